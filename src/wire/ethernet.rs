@@ -1,0 +1,191 @@
+//! Ethernet II framing (DIX): destination, source, EtherType, payload. No FCS: NICs
+//! add and strip it. 802.1Q-tagged frames are reported as EtherType 0x8100.
+
+use core::fmt;
+
+use byteorder::{ByteOrder, NetworkEndian};
+
+use super::{Error, Result};
+use crate::addr::MacAddr;
+
+/// Byte offsets of the fields.
+pub mod field {
+    /// A range of byte offsets.
+    pub type Field = core::ops::Range<usize>;
+
+    /// Destination MAC.
+    pub const DST: Field = 0..6;
+    /// Source MAC.
+    pub const SRC: Field = 6..12;
+    /// EtherType.
+    pub const ETHERTYPE: Field = 12..14;
+    /// First payload octet.
+    pub const PAYLOAD: usize = 14;
+}
+
+/// Length of the header.
+pub const HEADER_LEN: usize = 14;
+
+/// The EtherType field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct EtherType(pub u16);
+
+impl EtherType {
+    /// IPv4.
+    pub const IPV4: EtherType = EtherType(0x0800);
+    /// ARP.
+    pub const ARP: EtherType = EtherType(0x0806);
+    /// An IEEE 802.1Q VLAN tag.
+    pub const VLAN: EtherType = EtherType(0x8100);
+    /// IPv6.
+    pub const IPV6: EtherType = EtherType(0x86dd);
+}
+
+impl fmt::Display for EtherType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            EtherType::IPV4 => f.write_str("IPv4"),
+            EtherType::ARP => f.write_str("ARP"),
+            EtherType::VLAN => f.write_str("802.1Q"),
+            EtherType::IPV6 => f.write_str("IPv6"),
+            EtherType(other) => write!(f, "0x{other:04x}"),
+        }
+    }
+}
+
+/// A zero-copy view of an Ethernet II frame; made only by [`Frame::new_checked`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame<T: AsRef<[u8]>> {
+    buffer: T,
+}
+
+impl<T: AsRef<[u8]>> Frame<T> {
+    /// Wraps a buffer of at least [`HEADER_LEN`] octets, or fails with
+    /// [`Error::Truncated`].
+    pub fn new_checked(buffer: T) -> Result<Frame<T>> {
+        if buffer.as_ref().len() < HEADER_LEN {
+            return Err(Error::Truncated);
+        }
+        Ok(Frame { buffer })
+    }
+
+    /// The underlying buffer.
+    pub fn into_inner(self) -> T {
+        self.buffer
+    }
+
+    /// The destination MAC.
+    pub fn dst(&self) -> MacAddr {
+        mac_at(&self.buffer.as_ref()[field::DST])
+    }
+
+    /// The source MAC.
+    pub fn src(&self) -> MacAddr {
+        mac_at(&self.buffer.as_ref()[field::SRC])
+    }
+
+    /// The EtherType.
+    pub fn ethertype(&self) -> EtherType {
+        EtherType(NetworkEndian::read_u16(&self.buffer.as_ref()[field::ETHERTYPE]))
+    }
+
+    /// Everything after the header (including any padding).
+    pub fn payload(&self) -> &[u8] {
+        &self.buffer.as_ref()[field::PAYLOAD..]
+    }
+}
+
+impl<T: AsRef<[u8]> + AsMut<[u8]>> Frame<T> {
+    /// Sets the destination MAC.
+    pub fn set_dst(&mut self, mac: MacAddr) {
+        self.buffer.as_mut()[field::DST].copy_from_slice(&mac.0);
+    }
+
+    /// Sets the source MAC.
+    pub fn set_src(&mut self, mac: MacAddr) {
+        self.buffer.as_mut()[field::SRC].copy_from_slice(&mac.0);
+    }
+
+    /// Sets the EtherType.
+    pub fn set_ethertype(&mut self, ethertype: EtherType) {
+        NetworkEndian::write_u16(&mut self.buffer.as_mut()[field::ETHERTYPE], ethertype.0);
+    }
+
+    /// Everything after the header, mutable.
+    pub fn payload_mut(&mut self) -> &mut [u8] {
+        &mut self.buffer.as_mut()[field::PAYLOAD..]
+    }
+}
+
+fn mac_at(b: &[u8]) -> MacAddr {
+    MacAddr([b[0], b[1], b[2], b[3], b[4], b[5]])
+}
+
+/// The Ethernet header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Repr {
+    /// Destination MAC.
+    pub dst: MacAddr,
+    /// Source MAC.
+    pub src: MacAddr,
+    /// EtherType.
+    pub ethertype: EtherType,
+}
+
+impl Repr {
+    /// Reads the header of a checked frame.
+    pub fn parse<T: AsRef<[u8]>>(frame: &Frame<T>) -> Repr {
+        Repr { dst: frame.dst(), src: frame.src(), ethertype: frame.ethertype() }
+    }
+
+    /// The header length, [`HEADER_LEN`].
+    pub const fn buffer_len(&self) -> usize {
+        HEADER_LEN
+    }
+
+    /// Writes the header to the start of `buf`; returns its length.
+    pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
+        let header = buf.get_mut(..HEADER_LEN).ok_or(Error::BufferTooSmall)?;
+        let mut frame = Frame { buffer: header };
+        frame.set_dst(self.dst);
+        frame.set_src(self.src);
+        frame.set_ethertype(self.ethertype);
+        Ok(HEADER_LEN)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: [u8; 14] = [0x01, 0x00, 0x5e, 0x01, 0x02, 0x03, 0x22, 0x44, 0x6f, 0x0d, 0x33, 0xe4, 0x08, 0x00];
+
+    #[test]
+    fn parse_and_emit() {
+        let f = Frame::new_checked(&HEADER[..]).unwrap();
+        let repr = Repr::parse(&f);
+        assert_eq!(repr.dst.to_string(), "01:00:5e:01:02:03");
+        assert_eq!(repr.src.to_string(), "22:44:6f:0d:33:e4");
+        assert_eq!(repr.ethertype, EtherType::IPV4);
+        assert!(f.payload().is_empty());
+        let mut out = [0u8; 14];
+        assert_eq!(repr.emit(&mut out), Ok(14));
+        assert_eq!(out, HEADER);
+        assert_eq!(repr.emit(&mut out[..13]), Err(Error::BufferTooSmall));
+    }
+
+    #[test]
+    fn truncation_at_every_length() {
+        for len in 0..HEADER_LEN {
+            assert_eq!(Frame::new_checked(&HEADER[..len]).err(), Some(Error::Truncated));
+        }
+    }
+
+    #[test]
+    fn ethertype_display() {
+        assert_eq!(EtherType::IPV4.to_string(), "IPv4");
+        assert_eq!(EtherType(0x88f7).to_string(), "0x88f7");
+    }
+}

@@ -1,0 +1,174 @@
+//! Whole IGMP frames: Ethernet II + IPv4 with Router Alert + IGMP.
+//!
+//! [`Frame::new`] frames a message the way the RFCs prescribe and Linux does: IPv4
+//! destination from [`Message::destination`], Ethernet destination mapped from it
+//! (RFC 1112 §6.4), TTL 1, the Router Alert option ([RFC 2236 §2]), TOS 0xc0
+//! (Internetwork Control) and Don't Fragment. [`Frame::parse`] applies every check of
+//! every layer.
+//!
+//! Frames are not padded to the 60-octet Ethernet minimum: a 38-octet IGMPv2 frame
+//! is 46 octets, and the MAC pads it on transmission as MACs do.
+//!
+//! [RFC 2236 §2]: https://www.rfc-editor.org/rfc/rfc2236#section-2
+
+use core::net::Ipv4Addr;
+
+use super::ethernet::{self, EtherType};
+use super::igmp::{self, Message};
+use super::ipv4;
+use super::{Error, Result};
+use crate::addr::{GroupAddr, MacAddr};
+
+/// TTL of every IGMP message ([RFC 2236 §2]).
+///
+/// [RFC 2236 §2]: https://www.rfc-editor.org/rfc/rfc2236#section-2
+pub const IGMP_TTL: u8 = 1;
+/// TOS Linux gives IGMP: precedence 6, Internetwork Control.
+pub const IGMP_TOS: u8 = 0xc0;
+
+/// The three layers of an IGMP frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Frame<'a> {
+    /// The Ethernet header.
+    pub ethernet: ethernet::Repr,
+    /// The IPv4 header. Its `payload_len` is the message's length.
+    pub ipv4: ipv4::Repr,
+    /// The IGMP message.
+    pub igmp: Message<'a>,
+}
+
+impl<'a> Frame<'a> {
+    /// Frames `igmp` from a host or router with the given MAC and IPv4 address, with
+    /// the destinations, TTL, TOS, flags and Router Alert the RFCs prescribe.
+    pub fn new(igmp: Message<'a>, src_mac: MacAddr, src_addr: Ipv4Addr) -> Frame<'a> {
+        let dst = igmp.destination();
+        Frame {
+            ethernet: ethernet::Repr { dst: dst.to_mac(), src: src_mac, ethertype: EtherType::IPV4 },
+            ipv4: ipv4::Repr {
+                src_addr,
+                dst_addr: dst.to_ipv4(),
+                protocol: ipv4::PROTOCOL_IGMP,
+                payload_len: igmp.buffer_len(),
+                ttl: IGMP_TTL,
+                tos: IGMP_TOS,
+                ident: 0,
+                dont_fragment: true,
+                router_alert: true,
+            },
+            igmp,
+        }
+    }
+
+    /// Parses a whole frame (without FCS; padding after the IPv4 total length is
+    /// ignored), applying every check: EtherType IPv4, the IPv4 header and its
+    /// checksum, no fragment, protocol IGMP, an Ethernet destination that matches a
+    /// multicast IPv4 destination, and the IGMP message and its checksum.
+    ///
+    /// TTL and Router Alert are reported, not enforced: what to do with an IGMP message
+    /// that lacks them is the receiver's policy.
+    pub fn parse(buf: &'a [u8]) -> Result<Frame<'a>> {
+        let eth = ethernet::Frame::new_checked(buf)?;
+        let ethernet = ethernet::Repr::parse(&eth);
+        if ethernet.ethertype != EtherType::IPV4 {
+            return Err(Error::NotIpv4(ethernet.ethertype.0));
+        }
+        let ip_bytes: &'a [u8] = &buf[ethernet::HEADER_LEN..];
+        let ip = ipv4::Packet::new_checked(ip_bytes)?;
+        let ipv4 = ipv4::Repr::parse(&ip)?;
+        if ipv4.protocol != ipv4::PROTOCOL_IGMP {
+            return Err(Error::NotIgmp(ipv4.protocol));
+        }
+        if let Ok(group) = GroupAddr::from_ipv4(ipv4.dst_addr) {
+            if ethernet.dst != group.to_mac() {
+                return Err(Error::MacMismatch);
+            }
+        }
+        let payload = &ip_bytes[ip.header_len()..usize::from(ip.total_len())];
+        let igmp = Message::parse(&igmp::Packet::new_checked(payload)?)?;
+        Ok(Frame { ethernet, ipv4, igmp })
+    }
+
+    /// The octets [`emit`](Frame::emit) writes.
+    pub fn buffer_len(&self) -> usize {
+        ethernet::HEADER_LEN + self.ipv4.header_len() + self.igmp.buffer_len()
+    }
+
+    /// Writes the frame to the start of `buf`, every checksum filled; returns its
+    /// length. The IPv4 total length is taken from the message, whatever
+    /// `ipv4.payload_len` says.
+    pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
+        let len = self.buffer_len();
+        let buf = buf.get_mut(..len).ok_or(Error::BufferTooSmall)?;
+        let mut at = self.ethernet.emit(buf)?;
+        let ipv4 = ipv4::Repr { payload_len: self.igmp.buffer_len(), ..self.ipv4 };
+        at += ipv4.emit(&mut buf[at..])?;
+        at += self.igmp.emit(&mut buf[at..])?;
+        Ok(at)
+    }
+}
+
+/// Frames `igmp` as [`Frame::new`] does and writes it to `buf`; returns its length.
+pub fn build(igmp: &Message<'_>, src_mac: MacAddr, src_addr: Ipv4Addr, buf: &mut [u8]) -> Result<usize> {
+    Frame::new(*igmp, src_mac, src_addr).emit(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn g(s: &str) -> GroupAddr {
+        s.parse().unwrap()
+    }
+
+    const MAC: MacAddr = MacAddr([0x22, 0x44, 0x6f, 0x0d, 0x33, 0xe4]);
+
+    #[test]
+    fn build_then_parse() {
+        let msg = Message::Leave { group: g("239.1.2.3") };
+        let mut buf = [0u8; 64];
+        let len = build(&msg, MAC, Ipv4Addr::new(10, 99, 0, 1), &mut buf).unwrap();
+        assert_eq!(len, 46);
+        let f = Frame::parse(&buf[..len]).unwrap();
+        assert_eq!(f.ethernet.dst, GroupAddr::ALL_ROUTERS.to_mac());
+        assert_eq!(f.ipv4.dst_addr, Ipv4Addr::new(224, 0, 0, 2));
+        assert_eq!(f.igmp, msg);
+        assert_eq!(f, Frame::new(msg, MAC, Ipv4Addr::new(10, 99, 0, 1)));
+        assert_eq!(build(&msg, MAC, Ipv4Addr::UNSPECIFIED, &mut buf[..45]), Err(Error::BufferTooSmall));
+    }
+
+    #[test]
+    fn mac_must_match_a_multicast_destination() {
+        let msg = Message::V2Report { group: g("239.1.2.3") };
+        let mut buf = [0u8; 64];
+        let len = build(&msg, MAC, Ipv4Addr::new(10, 99, 0, 1), &mut buf).unwrap();
+        buf[5] ^= 1;
+        assert_eq!(Frame::parse(&buf[..len]), Err(Error::MacMismatch));
+    }
+
+    #[test]
+    fn unicast_destination_skips_the_mac_check() {
+        // IGMPv3 allows unicast queries; the MAC then is the host's own.
+        let msg = Message::V2Query { max_resp: 100, group: None };
+        let mut f = Frame::new(msg, MAC, Ipv4Addr::new(10, 0, 0, 1));
+        f.ipv4.dst_addr = Ipv4Addr::new(10, 0, 0, 2);
+        f.ethernet.dst = MacAddr([0x02, 0, 0, 0, 0, 2]);
+        let mut buf = [0u8; 64];
+        let len = f.emit(&mut buf).unwrap();
+        assert_eq!(Frame::parse(&buf[..len]), Ok(f));
+    }
+
+    #[test]
+    fn other_ethertypes_and_protocols_are_named() {
+        let msg = Message::V2Report { group: g("239.1.2.3") };
+        let mut buf = [0u8; 64];
+        let len = build(&msg, MAC, Ipv4Addr::new(10, 99, 0, 1), &mut buf).unwrap();
+        let mut arp = buf;
+        arp[12..14].copy_from_slice(&[0x08, 0x06]);
+        assert_eq!(Frame::parse(&arp[..len]), Err(Error::NotIpv4(0x0806)));
+        let mut udp = Frame::new(msg, MAC, Ipv4Addr::new(10, 99, 0, 1));
+        udp.ipv4.protocol = 17;
+        let len = udp.emit(&mut buf).unwrap();
+        assert_eq!(Frame::parse(&buf[..len]), Err(Error::NotIgmp(17)));
+    }
+}
