@@ -51,3 +51,8 @@ pub mod addr;
 pub mod wire;
 
 pub use addr::{AddrError, GroupAddr, MacAddr, Scope};
+
+/// The README's example, compiled and run as a doctest so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
