@@ -48,6 +48,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod addr;
+pub mod membership;
 pub mod wire;
 
 pub use addr::{AddrError, GroupAddr, MacAddr, Scope};

@@ -1,0 +1,544 @@
+//! The IGMPv2 host: [RFC 2236 §3] and the state diagram of [§6], with IGMPv1
+//! compatibility ([§4]).
+//!
+//! [RFC 2236 §3]: https://www.rfc-editor.org/rfc/rfc2236#section-3
+//! [§6]: https://www.rfc-editor.org/rfc/rfc2236#section-6
+//! [§4]: https://www.rfc-editor.org/rfc/rfc2236#section-4
+
+use core::net::Ipv4Addr;
+use core::time::Duration;
+
+use heapless::Vec;
+
+use super::time::duration_millis;
+use super::{ConfigError, Instant, IpMeta, MembershipError, Rng, Transmit, in_subnet, joinable};
+use crate::addr::GroupAddr;
+use crate::wire::Error as WireError;
+use crate::wire::igmp::{Message, Version};
+
+/// Host configuration. `Default` gives the RFC 2236 §8 values and Linux's report count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct HostConfig {
+    /// How many unsolicited reports a join sends in all, the first at once and the rest
+    /// at random delays up to `unsolicited_report_interval` (RFC 2236 §3 says repeat
+    /// "once or twice"). Default 2, as Linux (`igmp_qrv`). 0 sends none.
+    pub unsolicited_report_count: u8,
+    /// [Unsolicited Report Interval]: the upper bound of the random delay between
+    /// unsolicited reports. Default 10 s; at most one hour.
+    pub unsolicited_report_interval: Duration,
+    /// [Version 1 Router Present Timeout]: how long after an IGMPv1 query the host keeps
+    /// speaking IGMPv1. Default 400 s.
+    pub v1_router_present_timeout: Duration,
+    /// Ignore IGMPv2 and IGMPv3 queries without the Router Alert option (RFC 3376 §9.1
+    /// recommends it for IGMPv3 hosts). IGMPv1 queries never carry it and are not
+    /// affected. Default off: some switches' queriers omit the option.
+    pub require_router_alert: bool,
+    /// Ignore queries whose source is neither 0.0.0.0 nor in the interface's subnet.
+    /// Default off, like Linux.
+    pub ignore_off_subnet_queries: bool,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig {
+            unsolicited_report_count: 2,
+            unsolicited_report_interval: Duration::from_secs(10),
+            v1_router_present_timeout: Duration::from_secs(400),
+            require_router_alert: false,
+            ignore_off_subnet_queries: false,
+        }
+    }
+}
+
+/// Counters a host keeps; they wrap at `u32::MAX`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct HostStats {
+    /// Queries acted on (general or for a group we are a member of, or not).
+    pub queries: u32,
+    /// Reports from other hosts, for any group.
+    pub reports_heard: u32,
+    /// Our pending reports cancelled by another host's report (suppression).
+    pub suppressed: u32,
+    /// Reports we sent.
+    pub reports_sent: u32,
+    /// Leaves we sent.
+    pub leaves_sent: u32,
+    /// Messages ignored because their TTL was not 1.
+    pub bad_ttl: u32,
+    /// Messages ignored because their checksum did not verify.
+    pub bad_checksum: u32,
+    /// Messages ignored because they did not parse (wrong lengths, non-multicast groups…).
+    pub malformed: u32,
+    /// Messages ignored because their type is not one a host acts on (unknown types,
+    /// leaves, IGMPv3 reports); RFC 2236 §2.1 says to ignore them.
+    pub ignored_types: u32,
+    /// Messages ignored because of their IP destination (a report for G not sent to G,
+    /// a query not sent to 224.0.0.1, its group, or us).
+    pub wrong_destination: u32,
+    /// Queries ignored because they came from outside the interface's subnet.
+    pub off_subnet: u32,
+    /// Queries ignored because they lacked Router Alert while it was required.
+    pub no_router_alert: u32,
+}
+
+/// Where a joined group stands (RFC 2236 §6). Non-Member groups are not in the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum GroupState {
+    /// A report timer is running.
+    Delaying,
+    /// No report timer.
+    Idle,
+}
+
+/// One joined group, as [`Host::groups`] lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct GroupInfo {
+    /// The group.
+    pub group: GroupAddr,
+    /// How many times it is joined (sockets, say).
+    pub joins: u16,
+    /// Delaying or Idle.
+    pub state: GroupState,
+    /// Whether we sent the last report heard for it.
+    pub last_reporter: bool,
+}
+
+const TIMER: u8 = 0x01;
+const LAST_REPORTER: u8 = 0x02;
+const LEAVING: u8 = 0x04;
+
+/// Deadlines are kept as 32-bit millisecond offsets from an epoch that moves forward
+/// once they get this far away, so an entry stays at 12 bytes.
+const REBASE_AFTER_MS: u64 = 1 << 30;
+/// The longest delay the host ever schedules (one hour), well below 2^31 ms.
+const MAX_DELAY_MS: u64 = 3_600_000;
+
+/// One group's state: 12 bytes on every target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    group: GroupAddr,
+    /// Report timer deadline, milliseconds after `Host::epoch`; valid when `TIMER`.
+    deadline: u32,
+    /// Joins; 0 only while `LEAVING`.
+    joins: u16,
+    flags: u8,
+    /// Unsolicited reports still to send after the pending one.
+    repeats: u8,
+}
+
+impl Entry {
+    fn is(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+}
+
+/// The IGMPv2 host for one interface, holding up to `N` joined groups.
+///
+/// It follows RFC 2236: per group the Non-Member, Delaying Member and Idle Member
+/// states and the last-reporter flag; random report delays in (0, Max Resp]; a running
+/// timer reset only by a shorter Max Resp; suppression on another host's v1 or v2
+/// report; a Leave only when we were the last reporter and no IGMPv1 router is present;
+/// IGMPv1 reports for 400 s after an IGMPv1 query. IGMPv3 queries are answered as IGMPv2
+/// queries. 224.0.0.1 is always a member and never reported.
+///
+/// Joins made before the interface has an address are kept and announced when it gets
+/// one; a new address or a link coming up announces every group again.
+#[derive(Debug, Clone)]
+pub struct Host<const N: usize> {
+    config: HostConfig,
+    unsolicited_interval_ms: u32,
+    rng: Rng,
+    /// Sorted by group address.
+    entries: Vec<Entry, N>,
+    epoch: Instant,
+    /// The latest `now` seen, to notice time going backwards.
+    last_now: Instant,
+    address: Option<(Ipv4Addr, u8)>,
+    v1_router_until: Option<Instant>,
+    stats: HostStats,
+}
+
+impl<const N: usize> Host<N> {
+    /// A host with no groups and no address. `seed` seeds the report-delay PRNG: give
+    /// each device a different one.
+    pub fn new(config: HostConfig, seed: u64) -> Result<Host<N>, ConfigError> {
+        let interval = duration_millis(config.unsolicited_report_interval);
+        if interval > MAX_DELAY_MS {
+            return Err(ConfigError::IntervalTooLong);
+        }
+        if interval == 0 && config.unsolicited_report_count > 1 {
+            return Err(ConfigError::Zero);
+        }
+        Ok(Host {
+            config,
+            unsolicited_interval_ms: interval as u32,
+            rng: Rng::new(seed),
+            entries: Vec::new(),
+            epoch: Instant::ZERO,
+            last_now: Instant::ZERO,
+            address: None,
+            v1_router_until: None,
+            stats: HostStats::default(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &HostConfig {
+        &self.config
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &HostStats {
+        &self.stats
+    }
+
+    /// The interface address and prefix length, if it has one.
+    pub fn address(&self) -> Option<(Ipv4Addr, u8)> {
+        self.address
+    }
+
+    /// Sets or clears the interface's IPv4 address (and prefix length). A new address
+    /// announces every joined group again, as a join does; reports wait while there is
+    /// none.
+    pub fn set_address(&mut self, now: Instant, address: Option<(Ipv4Addr, u8)>) {
+        let changed = address.map(|a| a.0) != self.address.map(|a| a.0);
+        self.address = address;
+        if changed && address.is_some() {
+            self.announce_all(now);
+        }
+    }
+
+    /// The link came (back) up: announce every joined group again, since routers and
+    /// snooping switches on the new link know nothing of us.
+    pub fn link_up(&mut self, now: Instant) {
+        self.announce_all(now);
+    }
+
+    /// Joins `group` once more. Returns whether membership changed (the first join), in
+    /// which case the caller should let the group's frames in (NIC filter) and the
+    /// host will report it.
+    ///
+    /// Joining 224.0.0.1 succeeds and changes nothing: every host is always a member.
+    /// Errors leave everything unchanged.
+    pub fn join(&mut self, now: Instant, group: impl Into<Ipv4Addr>) -> Result<bool, MembershipError> {
+        let group = joinable(group.into())?;
+        if group == GroupAddr::ALL_SYSTEMS {
+            return Ok(false);
+        }
+        self.observe(now);
+        match self.find(group) {
+            Ok(i) => {
+                let e = &mut self.entries[i];
+                if e.is(LEAVING) {
+                    // Rejoined before the Leave went out: a member again, from scratch.
+                    e.joins = 1;
+                    e.flags = 0;
+                    let rel = self.rel(now);
+                    let repeats = self.config.unsolicited_report_count;
+                    start_unsolicited(&mut self.entries[i], rel, repeats);
+                    Ok(true)
+                } else {
+                    e.joins = e.joins.checked_add(1).ok_or(MembershipError::TooManyJoins)?;
+                    Ok(false)
+                }
+            }
+            Err(i) => {
+                let mut e = Entry { group, deadline: 0, joins: 1, flags: 0, repeats: 0 };
+                start_unsolicited(&mut e, self.rel(now), self.config.unsolicited_report_count);
+                self.entries.insert(i, e).map_err(|_| MembershipError::TableFull)?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Leaves `group` once. Returns whether membership ended (the last leave), in which
+    /// case the caller should stop letting the group's frames in. A Leave message is
+    /// queued only if we sent the last report for the group and no IGMPv1 router is
+    /// present (RFC 2236 §3, §4).
+    ///
+    /// Leaving 224.0.0.1 succeeds and changes nothing. Leaving a group not joined is
+    /// [`MembershipError::NotJoined`].
+    pub fn leave(&mut self, now: Instant, group: impl Into<Ipv4Addr>) -> Result<bool, MembershipError> {
+        let group = joinable(group.into())?;
+        if group == GroupAddr::ALL_SYSTEMS {
+            return Ok(false);
+        }
+        self.observe(now);
+        let i = match self.find(group) {
+            Ok(i) if !self.entries[i].is(LEAVING) => i,
+            _ => return Err(MembershipError::NotJoined),
+        };
+        let e = &mut self.entries[i];
+        if e.joins > 1 {
+            e.joins -= 1;
+            return Ok(false);
+        }
+        if e.is(LAST_REPORTER) && !self.v1_router_present(now) {
+            let rel = self.rel(now);
+            let e = &mut self.entries[i];
+            *e = Entry { group, deadline: rel, joins: 0, flags: LEAVING, repeats: 0 };
+        } else {
+            self.entries.remove(i);
+        }
+        Ok(true)
+    }
+
+    /// Whether frames for `group` should be delivered: 224.0.0.1 always, otherwise
+    /// whether it is joined.
+    pub fn is_member(&self, group: GroupAddr) -> bool {
+        group == GroupAddr::ALL_SYSTEMS || matches!(self.find(group), Ok(i) if !self.entries[i].is(LEAVING))
+    }
+
+    /// The joined groups, in address order (224.0.0.1, implicit, is not listed).
+    pub fn groups(&self) -> impl Iterator<Item = GroupInfo> + '_ {
+        self.entries.iter().filter(|e| !e.is(LEAVING)).map(|e| GroupInfo {
+            group: e.group,
+            joins: e.joins,
+            state: if e.is(TIMER) { GroupState::Delaying } else { GroupState::Idle },
+            last_reporter: e.is(LAST_REPORTER),
+        })
+    }
+
+    /// How many groups are joined.
+    pub fn len(&self) -> usize {
+        self.entries.iter().filter(|e| !e.is(LEAVING)).count()
+    }
+
+    /// Whether no group is joined.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether an IGMPv1 router has been heard within the Version 1 Router Present
+    /// Timeout, so that the host speaks IGMPv1.
+    pub fn v1_router_present(&self, now: Instant) -> bool {
+        self.v1_router_until.is_some_and(|until| now < until)
+    }
+
+    /// Handles a received IGMP message given as bytes (the IPv4 payload). Messages that
+    /// do not parse, or that break the rules, change nothing and are counted in
+    /// [`stats`](Host::stats).
+    pub fn receive(&mut self, now: Instant, meta: &IpMeta, igmp: &[u8]) {
+        match Message::parse_bytes(igmp) {
+            Ok(msg) => self.receive_message(now, meta, &msg),
+            Err(WireError::BadChecksum) => self.stats.bad_checksum = self.stats.bad_checksum.wrapping_add(1),
+            Err(WireError::UnknownType(_)) => self.stats.ignored_types = self.stats.ignored_types.wrapping_add(1),
+            Err(_) => self.stats.malformed = self.stats.malformed.wrapping_add(1),
+        }
+    }
+
+    /// Handles a received, already parsed IGMP message.
+    pub fn receive_message(&mut self, now: Instant, meta: &IpMeta, msg: &Message<'_>) {
+        self.observe(now);
+        let stats = &mut self.stats;
+        if meta.ttl != 1 {
+            stats.bad_ttl = stats.bad_ttl.wrapping_add(1);
+            return;
+        }
+        match *msg {
+            Message::V1Report { group } | Message::V2Report { group } => {
+                stats.reports_heard = stats.reports_heard.wrapping_add(1);
+                if meta.dst != group.to_ipv4() {
+                    stats.wrong_destination = stats.wrong_destination.wrapping_add(1);
+                    return;
+                }
+                self.heard_report(group);
+            }
+            Message::V1Query | Message::V2Query { .. } | Message::V3Query(_) => self.heard_query(now, meta, msg),
+            Message::Leave { .. } | Message::V3Report { .. } => {
+                stats.ignored_types = stats.ignored_types.wrapping_add(1);
+            }
+        }
+    }
+
+    /// When [`poll_transmit`](Host::poll_transmit) next has something to send, if ever
+    /// without further input. Reports wait (and are not counted here) while the
+    /// interface has no address.
+    pub fn poll_at(&self) -> Option<Instant> {
+        let leaving = self.entries.iter().filter(|e| e.is(LEAVING));
+        let timers = self.entries.iter().filter(|e| e.is(TIMER) && self.address.is_some());
+        leaving.chain(timers).map(|e| e.deadline).min().map(|d| self.epoch.add_millis(u64::from(d)))
+    }
+
+    /// The next message to send at `now`, if any: pending Leaves first, then the report
+    /// whose timer expired first. Call until it returns `None`.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+        self.observe(now);
+        let rel = self.rel(now);
+        let v1 = self.v1_router_present(now);
+        while let Some(i) = self.entries.iter().position(|e| e.is(LEAVING)) {
+            let e = self.entries.remove(i);
+            if let (Some((source, _)), false) = (self.address, v1) {
+                self.stats.leaves_sent = self.stats.leaves_sent.wrapping_add(1);
+                return Some(Transmit::new(Message::Leave { group: e.group }, source));
+            }
+        }
+        let (source, _) = self.address?;
+        let due = self
+            .entries
+            .iter()
+            .enumerate()
+            // Compared as instants, as `poll_at` reports them: at the end of time every
+            // deadline saturates to `now` and is due.
+            .filter(|(_, e)| e.is(TIMER) && self.epoch.add_millis(u64::from(e.deadline)) <= now)
+            .min_by_key(|(_, e)| e.deadline)
+            .map(|(i, _)| i)?;
+        let interval = self.unsolicited_interval_ms;
+        let e = &mut self.entries[due];
+        e.flags |= LAST_REPORTER;
+        if e.repeats > 0 {
+            e.repeats -= 1;
+            e.deadline = rel.saturating_add(self.rng.delay_ms(interval));
+        } else {
+            e.flags &= !TIMER;
+        }
+        let group = e.group;
+        self.stats.reports_sent = self.stats.reports_sent.wrapping_add(1);
+        let message = if v1 { Message::V1Report { group } } else { Message::V2Report { group } };
+        Some(Transmit::new(message, source))
+    }
+
+    fn heard_report(&mut self, group: GroupAddr) {
+        // RFC 2236 §6: Delaying + report received -> stop timer, clear flag, Idle.
+        if let Ok(i) = self.find(group) {
+            let e = &mut self.entries[i];
+            if !e.is(LEAVING) && e.is(TIMER) {
+                e.flags &= !(TIMER | LAST_REPORTER);
+                e.repeats = 0;
+                self.stats.suppressed = self.stats.suppressed.wrapping_add(1);
+            }
+        }
+    }
+
+    fn heard_query(&mut self, now: Instant, meta: &IpMeta, msg: &Message<'_>) {
+        let Some(query) = msg.query() else { return };
+        let stats = &mut self.stats;
+        if self.config.require_router_alert && query.version != Version::V1 && !meta.router_alert {
+            stats.no_router_alert = stats.no_router_alert.wrapping_add(1);
+            return;
+        }
+        if let (true, Some((addr, prefix))) = (self.config.ignore_off_subnet_queries, self.address) {
+            if !meta.src.is_unspecified() && !in_subnet(meta.src, addr, prefix) {
+                stats.off_subnet = stats.off_subnet.wrapping_add(1);
+                return;
+            }
+        }
+        // General queries go to 224.0.0.1; group-specific ones to the group, or (Linux
+        // bridges) to 224.0.0.1. IGMPv3 also allows unicast queries to us.
+        let to_us = self.address.is_some_and(|(a, _)| a == meta.dst);
+        let dst_ok = meta.dst == GroupAddr::ALL_SYSTEMS.to_ipv4()
+            || to_us
+            || query.group.is_some_and(|g| g.to_ipv4() == meta.dst);
+        if !dst_ok {
+            stats.wrong_destination = stats.wrong_destination.wrapping_add(1);
+            return;
+        }
+        stats.queries = stats.queries.wrapping_add(1);
+        if query.version == Version::V1 {
+            // RFC 2236 §4: an IGMPv1 router is present for the next 400 s.
+            self.v1_router_until = Some(now + self.config.v1_router_present_timeout);
+        }
+        let max_ms = query.max_resp_ms();
+        let rel = self.rel(now);
+        match query.group {
+            None => {
+                for i in 0..self.entries.len() {
+                    self.start_or_shorten(i, rel, max_ms);
+                }
+            }
+            Some(group) => {
+                if let Ok(i) = self.find(group) {
+                    self.start_or_shorten(i, rel, max_ms);
+                }
+            }
+        }
+    }
+
+    /// RFC 2236 §3: Idle -> start a timer at a random delay in (0, Max Resp]; Delaying ->
+    /// reset it to such a delay only if Max Resp is shorter than the time left.
+    fn start_or_shorten(&mut self, i: usize, rel: u32, max_ms: u32) {
+        let e = &mut self.entries[i];
+        if e.is(LEAVING) {
+            return;
+        }
+        if e.is(TIMER) && max_ms >= e.deadline.saturating_sub(rel) {
+            return;
+        }
+        e.deadline = rel.saturating_add(self.rng.delay_ms(max_ms));
+        e.flags |= TIMER;
+    }
+
+    fn announce_all(&mut self, now: Instant) {
+        self.observe(now);
+        let rel = self.rel(now);
+        let repeats = self.config.unsolicited_report_count;
+        for e in self.entries.iter_mut().filter(|e| !e.is(LEAVING)) {
+            start_unsolicited(e, rel, repeats);
+        }
+    }
+
+    fn find(&self, group: GroupAddr) -> Result<usize, usize> {
+        let key = group.to_bits();
+        self.entries.binary_search_by_key(&key, |e| e.group.to_bits())
+    }
+
+    /// `now` as a 32-bit offset from the epoch (0 if time went back before it).
+    fn rel(&self, now: Instant) -> u32 {
+        now.millis_since(self.epoch).min(u64::from(u32::MAX)) as u32
+    }
+
+    /// Takes note of `now`. If time went backwards, timers keep the time they had left
+    /// (the epoch moves back with the clock). Once offsets grow large, the epoch moves
+    /// up to `now`, keeping overdue deadlines overdue.
+    fn observe(&mut self, now: Instant) {
+        let back = self.last_now.millis_since(now);
+        self.last_now = now;
+        if back > 0 {
+            let epoch = self.epoch.total_millis();
+            if epoch >= back {
+                self.epoch = Instant::from_millis(epoch - back);
+            } else {
+                let rest = (back - epoch).min(u64::from(u32::MAX)) as u32;
+                self.epoch = Instant::ZERO;
+                for e in self.entries.iter_mut() {
+                    e.deadline = e.deadline.saturating_sub(rest);
+                }
+            }
+        }
+        let elapsed = now.millis_since(self.epoch);
+        if elapsed < REBASE_AFTER_MS {
+            return;
+        }
+        let shift = elapsed.min(u64::from(u32::MAX)) as u32;
+        for e in self.entries.iter_mut() {
+            e.deadline = e.deadline.saturating_sub(shift);
+        }
+        self.epoch = now;
+    }
+}
+
+/// Schedules a join's reports: the first at once, `count - 1` repeats after it.
+fn start_unsolicited(e: &mut Entry, rel: u32, count: u8) {
+    if count == 0 {
+        e.flags &= !TIMER;
+        e.repeats = 0;
+    } else {
+        e.flags |= TIMER;
+        e.deadline = rel;
+        e.repeats = count - 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_is_12_bytes() {
+        assert_eq!(core::mem::size_of::<Entry>(), 12);
+    }
+}

@@ -1,0 +1,516 @@
+//! The IGMPv2 router side: querier election, queries and per-group membership
+//! ([RFC 2236 §3], [§5], [§7], [§8]).
+//!
+//! [RFC 2236 §3]: https://www.rfc-editor.org/rfc/rfc2236#section-3
+//! [§5]: https://www.rfc-editor.org/rfc/rfc2236#section-5
+//! [§7]: https://www.rfc-editor.org/rfc/rfc2236#section-7
+//! [§8]: https://www.rfc-editor.org/rfc/rfc2236#section-8
+
+use core::net::Ipv4Addr;
+use core::time::Duration;
+
+use heapless::Vec;
+
+use super::time::duration_millis;
+use super::{ConfigError, Instant, IpMeta, Transmit, in_subnet};
+use crate::addr::{GroupAddr, Scope};
+use crate::wire::Error as WireError;
+use crate::wire::igmp::{Message, Version};
+
+/// Querier configuration. [`QuerierConfig::default`] gives the RFC 2236 §8 defaults;
+/// [`QuerierConfig::new`] derives the dependent intervals from the three basic ones as
+/// §8 does. Every field may be set on its own afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct QuerierConfig {
+    /// IGMP version of the queries: [`Version::V2`], or [`Version::V1`] on networks with
+    /// IGMPv1 routers (RFC 2236 §4), where Leaves are ignored.
+    pub version: Version,
+    /// [Robustness Variable]. Default 2.
+    pub robustness: u8,
+    /// [Query Interval] between general queries. Default 125 s.
+    pub query_interval: Duration,
+    /// [Query Response Interval], the Max Resp of general queries. Default 10 s; at most
+    /// 25.5 s, and below the Query Interval.
+    pub query_response_interval: Duration,
+    /// [Group Membership Interval]. Default RV × QI + QRI = 260 s.
+    pub group_membership_interval: Duration,
+    /// [Other Querier Present Interval]. Default RV × QI + QRI / 2 = 255 s.
+    pub other_querier_present_interval: Duration,
+    /// [Startup Query Interval]. Default QI / 4.
+    pub startup_query_interval: Duration,
+    /// [Startup Query Count]. Default RV.
+    pub startup_query_count: u8,
+    /// [Last Member Query Interval], the Max Resp of group-specific queries and their
+    /// spacing. Default 1 s; at most 25.5 s.
+    pub last_member_query_interval: Duration,
+    /// [Last Member Query Count]. Default RV.
+    pub last_member_query_count: u8,
+    /// Ignore Reports and Leaves whose source is neither 0.0.0.0 nor on the subnet
+    /// (RFC 2236 §9). Default on.
+    pub ignore_off_subnet: bool,
+}
+
+impl QuerierConfig {
+    /// Derives every interval from the Robustness Variable, Query Interval and Query
+    /// Response Interval (RFC 2236 §8).
+    pub fn new(robustness: u8, query_interval: Duration, query_response_interval: Duration) -> QuerierConfig {
+        let rv = u32::from(robustness);
+        QuerierConfig {
+            version: Version::V2,
+            robustness,
+            query_interval,
+            query_response_interval,
+            group_membership_interval: query_interval.saturating_mul(rv).saturating_add(query_response_interval),
+            other_querier_present_interval: query_interval
+                .saturating_mul(rv)
+                .saturating_add(query_response_interval / 2),
+            startup_query_interval: query_interval / 4,
+            startup_query_count: robustness,
+            last_member_query_interval: Duration::from_secs(1),
+            last_member_query_count: robustness,
+            ignore_off_subnet: true,
+        }
+    }
+}
+
+impl Default for QuerierConfig {
+    fn default() -> Self {
+        QuerierConfig::new(2, Duration::from_secs(125), Duration::from_secs(10))
+    }
+}
+
+/// What changed, for a forwarding plane or a snooping switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum QuerierEvent {
+    /// The group has members on the network: forward it.
+    GroupPresent(GroupAddr),
+    /// The group's last member is gone: stop forwarding it.
+    GroupAbsent(GroupAddr),
+    /// This router is now the querier.
+    BecameQuerier,
+    /// A router with a lower address is the querier now.
+    BecameNonQuerier {
+        /// Its address.
+        querier: Ipv4Addr,
+    },
+}
+
+/// Counters a querier keeps; they wrap at `u32::MAX`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct QuerierStats {
+    /// General queries sent.
+    pub general_queries_sent: u32,
+    /// Group-specific queries sent.
+    pub group_queries_sent: u32,
+    /// Queries heard from other routers.
+    pub queries_heard: u32,
+    /// Reports acted on.
+    pub reports: u32,
+    /// Leaves acted on.
+    pub leaves: u32,
+    /// Messages ignored because their TTL was not 1.
+    pub bad_ttl: u32,
+    /// Messages ignored because their checksum did not verify.
+    pub bad_checksum: u32,
+    /// Messages ignored because they did not parse.
+    pub malformed: u32,
+    /// Messages ignored because of their type (unknown, or IGMPv3 reports, which an
+    /// IGMPv2 router does not understand), or Leaves while not the querier or in v1 mode.
+    pub ignored: u32,
+    /// Reports and Leaves ignored because of their IP destination.
+    pub wrong_destination: u32,
+    /// Reports and Leaves ignored because their source is off the subnet.
+    pub off_subnet: u32,
+    /// Reports for Local Network Control groups (224.0.0.0/24), which are never
+    /// forwarded and so not tracked.
+    pub link_local: u32,
+    /// Reports for a new group refused because the table was full.
+    pub table_full: u32,
+}
+
+/// One group as [`Querier::groups`] lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct QuerierGroup {
+    /// The group.
+    pub group: GroupAddr,
+    /// When the group times out without another report.
+    pub expires: Instant,
+    /// Whether an IGMPv1 host was heard within the Group Membership Interval (Leaves
+    /// are then ignored).
+    pub v1_hosts: bool,
+    /// Whether group-specific queries are being sent after a Leave.
+    pub checking: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    group: GroupAddr,
+    expires: Instant,
+    v1_hosts_until: Instant,
+    next_query: Instant,
+    queries_left: u8,
+    present: bool,
+    announced: bool,
+}
+
+/// Timers in milliseconds, checked once at construction.
+#[derive(Debug, Clone, Copy)]
+struct Timers {
+    query_interval: u64,
+    response_tenths: u8,
+    gmi: u64,
+    oqpi: u64,
+    startup_interval: u64,
+    lmqi: u64,
+    lmqi_tenths: u8,
+}
+
+/// An IGMPv2 querier for one network, tracking up to `N` groups.
+///
+/// Starts as the querier and sends [Startup Query Count] general queries, then one
+/// every Query Interval; yields to any router with a lower address heard querying, and
+/// takes over again after the Other Querier Present Interval. Reports make a group
+/// present for the Group Membership Interval; a Leave (while querier, with no IGMPv1
+/// host present) triggers Last Member Query Count group-specific queries, after which
+/// an unanswered group is absent. Presence changes come out of
+/// [`poll_event`](Querier::poll_event).
+#[derive(Debug, Clone)]
+pub struct Querier<const N: usize> {
+    config: QuerierConfig,
+    timers: Timers,
+    address: Ipv4Addr,
+    prefix: u8,
+    querier: bool,
+    announced_querier: bool,
+    other_querier: Ipv4Addr,
+    other_querier_until: Instant,
+    next_general_query: Instant,
+    startup_left: u8,
+    entries: Vec<Entry, N>,
+    stats: QuerierStats,
+}
+
+/// Longest router timer: one day.
+const MAX_ROUTER_MS: u64 = 86_400_000;
+
+fn tenths(ms: u64) -> Result<u8, ConfigError> {
+    u8::try_from(ms / 100).map_err(|_| ConfigError::IntervalTooLong)
+}
+
+impl<const N: usize> Querier<N> {
+    /// A querier on the interface with `address`/`prefix`, starting at `now`.
+    pub fn new(config: QuerierConfig, address: Ipv4Addr, prefix: u8, now: Instant) -> Result<Querier<N>, ConfigError> {
+        if config.version == Version::V3 {
+            return Err(ConfigError::UnsupportedVersion);
+        }
+        let ms = duration_millis;
+        let timers = Timers {
+            query_interval: ms(config.query_interval),
+            response_tenths: tenths(ms(config.query_response_interval))?,
+            gmi: ms(config.group_membership_interval),
+            oqpi: ms(config.other_querier_present_interval),
+            startup_interval: ms(config.startup_query_interval),
+            lmqi: ms(config.last_member_query_interval),
+            lmqi_tenths: tenths(ms(config.last_member_query_interval))?,
+        };
+        let all = [timers.query_interval, timers.gmi, timers.oqpi, timers.startup_interval, timers.lmqi];
+        if all.iter().any(|&t| t > MAX_ROUTER_MS) {
+            return Err(ConfigError::IntervalTooLong);
+        }
+        if all.contains(&0) || timers.response_tenths == 0 || timers.lmqi_tenths == 0 || config.robustness == 0 {
+            return Err(ConfigError::Zero);
+        }
+        if ms(config.query_response_interval) >= timers.query_interval {
+            return Err(ConfigError::ResponseIntervalTooLong);
+        }
+        Ok(Querier {
+            config,
+            timers,
+            address,
+            prefix,
+            querier: true,
+            announced_querier: false,
+            other_querier: Ipv4Addr::UNSPECIFIED,
+            other_querier_until: now,
+            next_general_query: now,
+            startup_left: config.startup_query_count.max(1),
+            entries: Vec::new(),
+            stats: QuerierStats::default(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &QuerierConfig {
+        &self.config
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &QuerierStats {
+        &self.stats
+    }
+
+    /// This router's address.
+    pub fn address(&self) -> Ipv4Addr {
+        self.address
+    }
+
+    /// Whether this router is the querier.
+    pub fn is_querier(&self) -> bool {
+        self.querier
+    }
+
+    /// The groups with members on the network, in address order, as of the last call
+    /// that took `now`.
+    pub fn groups(&self) -> impl Iterator<Item = QuerierGroup> + '_ {
+        self.entries.iter().filter(|e| e.present).map(|e| QuerierGroup {
+            group: e.group,
+            expires: e.expires,
+            v1_hosts: e.v1_hosts_until != Instant::ZERO,
+            checking: e.queries_left > 0,
+        })
+    }
+
+    /// Whether `group` has members on the network.
+    pub fn is_present(&self, group: GroupAddr) -> bool {
+        matches!(self.find(group), Ok(i) if self.entries[i].present)
+    }
+
+    /// Handles a received IGMP message given as bytes (the IPv4 payload).
+    pub fn receive(&mut self, now: Instant, meta: &IpMeta, igmp: &[u8]) {
+        match Message::parse_bytes(igmp) {
+            Ok(msg) => self.receive_message(now, meta, &msg),
+            Err(WireError::BadChecksum) => self.stats.bad_checksum = self.stats.bad_checksum.wrapping_add(1),
+            Err(WireError::UnknownType(_)) => self.stats.ignored = self.stats.ignored.wrapping_add(1),
+            Err(_) => self.stats.malformed = self.stats.malformed.wrapping_add(1),
+        }
+    }
+
+    /// Handles a received, already parsed IGMP message.
+    pub fn receive_message(&mut self, now: Instant, meta: &IpMeta, msg: &Message<'_>) {
+        self.advance(now);
+        if meta.ttl != 1 {
+            self.stats.bad_ttl = self.stats.bad_ttl.wrapping_add(1);
+            return;
+        }
+        match *msg {
+            Message::V1Query | Message::V2Query { .. } | Message::V3Query(_) => self.heard_query(now, meta, msg),
+            Message::V1Report { group } | Message::V2Report { group } => {
+                if self.accept_from(meta, meta.dst == group.to_ipv4()) {
+                    self.heard_report(now, group, msg.version() == Version::V1);
+                }
+            }
+            Message::Leave { group } => {
+                // RFC 2236 sends Leaves to 224.0.0.2; some hosts send them to the group.
+                let dst_ok = meta.dst == GroupAddr::ALL_ROUTERS.to_ipv4() || meta.dst == group.to_ipv4();
+                if self.accept_from(meta, dst_ok) {
+                    self.heard_leave(now, group);
+                }
+            }
+            Message::V3Report { .. } => self.stats.ignored = self.stats.ignored.wrapping_add(1),
+        }
+    }
+
+    /// When the querier next needs to act without further input.
+    pub fn poll_at(&self) -> Option<Instant> {
+        let mut at = if self.querier { self.next_general_query } else { self.other_querier_until };
+        for e in self.entries.iter().filter(|e| e.present) {
+            at = at.min(e.expires);
+            if self.querier && e.queries_left > 0 {
+                at = at.min(e.next_query);
+            }
+            if e.v1_hosts_until > Instant::ZERO && e.v1_hosts_until < e.expires {
+                at = at.min(e.v1_hosts_until);
+            }
+        }
+        Some(at)
+    }
+
+    /// The next query to send at `now`, if any. Call until it returns `None`, then
+    /// drain [`poll_event`](Querier::poll_event).
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+        self.advance(now);
+        if !self.querier {
+            return None;
+        }
+        if self.next_general_query <= now {
+            let interval = if self.startup_left > 1 {
+                self.startup_left -= 1;
+                self.timers.startup_interval
+            } else {
+                self.startup_left = 0;
+                self.timers.query_interval
+            };
+            self.next_general_query = now.add_millis(interval);
+            self.stats.general_queries_sent = self.stats.general_queries_sent.wrapping_add(1);
+            let message = match self.config.version {
+                Version::V1 => Message::V1Query,
+                _ => Message::V2Query { max_resp: self.timers.response_tenths, group: None },
+            };
+            return Some(Transmit::new(message, self.address));
+        }
+        let lmqi = self.timers.lmqi;
+        let max_resp = self.timers.lmqi_tenths;
+        let e = self.entries.iter_mut().find(|e| e.present && e.queries_left > 0 && e.next_query <= now)?;
+        e.queries_left -= 1;
+        e.next_query = now.add_millis(lmqi);
+        let group = e.group;
+        self.stats.group_queries_sent = self.stats.group_queries_sent.wrapping_add(1);
+        Some(Transmit::new(Message::V2Query { max_resp, group: Some(group) }, self.address))
+    }
+
+    /// The next change to tell the forwarding plane about: querier role changes, and
+    /// groups becoming present or absent. Changes that cancel out before they are polled
+    /// (absent, then present again) are not reported.
+    pub fn poll_event(&mut self, now: Instant) -> Option<QuerierEvent> {
+        self.advance(now);
+        if self.querier != self.announced_querier {
+            self.announced_querier = self.querier;
+            return Some(if self.querier {
+                QuerierEvent::BecameQuerier
+            } else {
+                QuerierEvent::BecameNonQuerier { querier: self.other_querier }
+            });
+        }
+        let i = self.entries.iter().position(|e| e.present != e.announced)?;
+        let e = &mut self.entries[i];
+        e.announced = e.present;
+        let group = e.group;
+        if e.present {
+            Some(QuerierEvent::GroupPresent(group))
+        } else {
+            self.entries.remove(i);
+            Some(QuerierEvent::GroupAbsent(group))
+        }
+    }
+
+    /// Applies every timer that expired by `now`.
+    fn advance(&mut self, now: Instant) {
+        if !self.querier && self.other_querier_until <= now {
+            // RFC 2236 §7: Other Querier Present timer expired -> Querier, query now.
+            self.querier = true;
+            self.next_general_query = now;
+        }
+        self.entries.retain_mut(|e| {
+            if e.present && e.expires <= now {
+                e.present = false;
+                e.queries_left = 0;
+            }
+            if e.v1_hosts_until <= now {
+                e.v1_hosts_until = Instant::ZERO;
+            }
+            // Absent and never announced present: nothing to tell, drop it now.
+            e.present || e.announced
+        });
+    }
+
+    fn accept_from(&mut self, meta: &IpMeta, dst_ok: bool) -> bool {
+        if !dst_ok {
+            self.stats.wrong_destination = self.stats.wrong_destination.wrapping_add(1);
+            return false;
+        }
+        // RFC 2236 §9: ignore off-subnet sources. 0.0.0.0 is accepted, as RFC 3376
+        // §4.2.13 asks for hosts that have no address yet.
+        if self.config.ignore_off_subnet
+            && !meta.src.is_unspecified()
+            && !in_subnet(meta.src, self.address, self.prefix)
+        {
+            self.stats.off_subnet = self.stats.off_subnet.wrapping_add(1);
+            return false;
+        }
+        true
+    }
+
+    fn heard_query(&mut self, now: Instant, meta: &IpMeta, msg: &Message<'_>) {
+        if meta.src == self.address {
+            return;
+        }
+        self.stats.queries_heard = self.stats.queries_heard.wrapping_add(1);
+        // RFC 2236 §3: a query from a lower address makes us Non-Querier. Queries from
+        // 0.0.0.0 come from snooping switches, which do not take part in the election.
+        if !meta.src.is_unspecified() && u32::from(meta.src) < u32::from(self.address) {
+            if self.querier || meta.src != self.other_querier {
+                self.other_querier = meta.src;
+            }
+            self.querier = false;
+            self.other_querier_until = now.add_millis(self.timers.oqpi);
+        }
+        // RFC 2236 §3: a non-querier hearing a group-specific query lowers the group's
+        // timer to Last Member Query Count × the query's Max Resp.
+        if let (false, Some(q)) = (self.querier, msg.query()) {
+            if let Some(group) = q.group {
+                let limit = now.add_millis(u64::from(self.config.last_member_query_count) * u64::from(q.max_resp_ms()));
+                if let Ok(i) = self.find(group) {
+                    let e = &mut self.entries[i];
+                    if e.present && e.expires > limit {
+                        e.expires = limit;
+                    }
+                }
+            }
+        }
+    }
+
+    fn heard_report(&mut self, now: Instant, group: GroupAddr, v1: bool) {
+        if group.scope() == Scope::LocalNetworkControl {
+            self.stats.link_local = self.stats.link_local.wrapping_add(1);
+            return;
+        }
+        let expires = now.add_millis(self.timers.gmi);
+        let i = match self.find(group) {
+            Ok(i) => i,
+            Err(i) => {
+                let e = Entry {
+                    group,
+                    expires,
+                    v1_hosts_until: Instant::ZERO,
+                    next_query: now,
+                    queries_left: 0,
+                    present: true,
+                    announced: false,
+                };
+                if self.entries.insert(i, e).is_err() {
+                    self.stats.table_full = self.stats.table_full.wrapping_add(1);
+                    return;
+                }
+                i
+            }
+        };
+        self.stats.reports = self.stats.reports.wrapping_add(1);
+        let e = &mut self.entries[i];
+        e.present = true;
+        e.expires = expires;
+        e.queries_left = 0;
+        if v1 {
+            // RFC 2236 §5: Version 1 Host Present Timeout = Group Membership Interval.
+            e.v1_hosts_until = expires;
+        }
+    }
+
+    fn heard_leave(&mut self, now: Instant, group: GroupAddr) {
+        let ignore = !self.querier || self.config.version == Version::V1;
+        let Ok(i) = self.find(group) else {
+            self.stats.ignored = self.stats.ignored.wrapping_add(1);
+            return;
+        };
+        let e = &mut self.entries[i];
+        if ignore || !e.present || e.v1_hosts_until > now || e.queries_left > 0 {
+            self.stats.ignored = self.stats.ignored.wrapping_add(1);
+            return;
+        }
+        self.stats.leaves = self.stats.leaves.wrapping_add(1);
+        // RFC 2236 §3, §7: Checking Membership. LMQC queries, LMQI apart, and the group
+        // expires after LMQI × LMQC unless a report arrives.
+        let count = self.config.last_member_query_count.max(1);
+        e.queries_left = count;
+        e.next_query = now;
+        e.expires = now.add_millis(self.timers.lmqi * u64::from(count));
+    }
+
+    fn find(&self, group: GroupAddr) -> Result<usize, usize> {
+        let key = group.to_bits();
+        self.entries.binary_search_by_key(&key, |e| e.group.to_bits())
+    }
+}
