@@ -49,6 +49,8 @@
 
 pub mod addr;
 pub mod membership;
+#[cfg(feature = "sim")]
+pub mod sim;
 pub mod wire;
 
 pub use addr::{AddrError, GroupAddr, MacAddr, Scope};

@@ -436,3 +436,30 @@ fn too_many_joins_of_one_group() {
     assert_eq!(h.join(ms(0), g("239.1.2.3")), Err(MembershipError::TooManyJoins));
     assert_eq!(h.groups().next().unwrap().joins, u16::MAX);
 }
+
+#[test]
+fn the_join_report_goes_out_even_if_another_host_reported_first_but_its_repeat_does_not() {
+    // Two hosts join at the same instant; the other's report reaches us before we poll.
+    let mut h = host();
+    h.join(ms(0), g("239.1.2.3")).unwrap();
+    h.receive_message(
+        ms(0),
+        &meta(OTHER_HOST, Ipv4Addr::new(239, 1, 2, 3)),
+        &Message::V2Report { group: g("239.1.2.3") },
+    );
+    let sent = run(&mut h, 0, 100_000);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].0, 0);
+    // A report heard while the repeat timer runs suppresses the repeat.
+    let mut h = host();
+    h.join(ms(0), g("239.1.2.3")).unwrap();
+    assert!(h.poll_transmit(ms(0)).is_some());
+    assert!(h.poll_at().is_some());
+    h.receive_message(
+        ms(1),
+        &meta(OTHER_HOST, Ipv4Addr::new(239, 1, 2, 3)),
+        &Message::V2Report { group: g("239.1.2.3") },
+    );
+    assert_eq!(h.poll_at(), None);
+    assert_eq!(h.stats().suppressed, 1);
+}

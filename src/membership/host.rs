@@ -110,6 +110,10 @@ pub struct GroupInfo {
 const TIMER: u8 = 0x01;
 const LAST_REPORTER: u8 = 0x02;
 const LEAVING: u8 = 0x04;
+/// The report a join (or a new address, or link up) sends at once is still to go out.
+/// It is not a timer: another host's report does not suppress it (RFC 2236 §6 sends it
+/// on the join itself).
+const JOIN_REPORT: u8 = 0x08;
 
 /// Deadlines are kept as 32-bit millisecond offsets from an epoch that moves forward
 /// once they get this far away, so an entry stays at 12 bytes.
@@ -131,8 +135,9 @@ struct Entry {
 }
 
 impl Entry {
-    fn is(&self, flag: u8) -> bool {
-        self.flags & flag != 0
+    /// Whether any of `flags` is set.
+    fn is(&self, flags: u8) -> bool {
+        self.flags & flags != 0
     }
 }
 
@@ -232,14 +237,13 @@ impl<const N: usize> Host<N> {
         self.observe(now);
         match self.find(group) {
             Ok(i) => {
+                let count = self.config.unsolicited_report_count;
                 let e = &mut self.entries[i];
                 if e.is(LEAVING) {
                     // Rejoined before the Leave went out: a member again, from scratch.
                     e.joins = 1;
                     e.flags = 0;
-                    let rel = self.rel(now);
-                    let repeats = self.config.unsolicited_report_count;
-                    start_unsolicited(&mut self.entries[i], rel, repeats);
+                    start_unsolicited(e, count);
                     Ok(true)
                 } else {
                     e.joins = e.joins.checked_add(1).ok_or(MembershipError::TooManyJoins)?;
@@ -248,7 +252,7 @@ impl<const N: usize> Host<N> {
             }
             Err(i) => {
                 let mut e = Entry { group, deadline: 0, joins: 1, flags: 0, repeats: 0 };
-                start_unsolicited(&mut e, self.rel(now), self.config.unsolicited_report_count);
+                start_unsolicited(&mut e, self.config.unsolicited_report_count);
                 self.entries.insert(i, e).map_err(|_| MembershipError::TableFull)?;
                 Ok(true)
             }
@@ -278,9 +282,8 @@ impl<const N: usize> Host<N> {
             return Ok(false);
         }
         if e.is(LAST_REPORTER) && !self.v1_router_present(now) {
-            let rel = self.rel(now);
             let e = &mut self.entries[i];
-            *e = Entry { group, deadline: rel, joins: 0, flags: LEAVING, repeats: 0 };
+            *e = Entry { group, deadline: 0, joins: 0, flags: LEAVING, repeats: 0 };
         } else {
             self.entries.remove(i);
         }
@@ -298,7 +301,7 @@ impl<const N: usize> Host<N> {
         self.entries.iter().filter(|e| !e.is(LEAVING)).map(|e| GroupInfo {
             group: e.group,
             joins: e.joins,
-            state: if e.is(TIMER) { GroupState::Delaying } else { GroupState::Idle },
+            state: if e.is(TIMER | JOIN_REPORT) { GroupState::Delaying } else { GroupState::Idle },
             last_reporter: e.is(LAST_REPORTER),
         })
     }
@@ -359,13 +362,15 @@ impl<const N: usize> Host<N> {
     /// without further input. Reports wait (and are not counted here) while the
     /// interface has no address.
     pub fn poll_at(&self) -> Option<Instant> {
-        let leaving = self.entries.iter().filter(|e| e.is(LEAVING));
-        let timers = self.entries.iter().filter(|e| e.is(TIMER) && self.address.is_some());
-        leaving.chain(timers).map(|e| e.deadline).min().map(|d| self.epoch.add_millis(u64::from(d)))
+        let has_address = self.address.is_some();
+        let now = self.entries.iter().any(|e| e.is(LEAVING) || (has_address && e.is(JOIN_REPORT)));
+        let timers = self.entries.iter().filter(|e| has_address && e.is(TIMER));
+        let timer = timers.map(|e| e.deadline).min().map(|d| self.epoch.add_millis(u64::from(d)));
+        if now { Some(timer.map_or(self.last_now, |t| t.min(self.last_now))) } else { timer }
     }
 
-    /// The next message to send at `now`, if any: pending Leaves first, then the report
-    /// whose timer expired first. Call until it returns `None`.
+    /// The next message to send at `now`, if any: pending Leaves first, then join
+    /// reports, then the report whose timer expired first. Call until it returns `None`.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         self.observe(now);
         let rel = self.rel(now);
@@ -378,6 +383,21 @@ impl<const N: usize> Host<N> {
             }
         }
         let (source, _) = self.address?;
+        let interval = self.unsolicited_interval_ms;
+        if let Some(e) = self.entries.iter_mut().find(|e| e.is(JOIN_REPORT)) {
+            e.flags = (e.flags & !JOIN_REPORT) | LAST_REPORTER;
+            if e.repeats > 0 {
+                // The next unsolicited report comes from a timer; one already running
+                // (a query's) serves as it.
+                e.repeats -= 1;
+                if !e.is(TIMER) {
+                    e.flags |= TIMER;
+                    e.deadline = rel.saturating_add(self.rng.delay_ms(interval));
+                }
+            }
+            let group = e.group;
+            return Some(self.report(group, v1, source));
+        }
         let due = self
             .entries
             .iter()
@@ -387,7 +407,6 @@ impl<const N: usize> Host<N> {
             .filter(|(_, e)| e.is(TIMER) && self.epoch.add_millis(u64::from(e.deadline)) <= now)
             .min_by_key(|(_, e)| e.deadline)
             .map(|(i, _)| i)?;
-        let interval = self.unsolicited_interval_ms;
         let e = &mut self.entries[due];
         e.flags |= LAST_REPORTER;
         if e.repeats > 0 {
@@ -397,19 +416,26 @@ impl<const N: usize> Host<N> {
             e.flags &= !TIMER;
         }
         let group = e.group;
+        Some(self.report(group, v1, source))
+    }
+
+    fn report(&mut self, group: GroupAddr, v1: bool, source: Ipv4Addr) -> Transmit {
         self.stats.reports_sent = self.stats.reports_sent.wrapping_add(1);
         let message = if v1 { Message::V1Report { group } } else { Message::V2Report { group } };
-        Some(Transmit::new(message, source))
+        Transmit::new(message, source)
     }
 
     fn heard_report(&mut self, group: GroupAddr) {
-        // RFC 2236 §6: Delaying + report received -> stop timer, clear flag, Idle.
+        // RFC 2236 §6: Delaying + report received -> stop timer, clear flag, Idle. A
+        // join report still to go out is sent anyway, but its repeats are not.
         if let Ok(i) = self.find(group) {
             let e = &mut self.entries[i];
-            if !e.is(LEAVING) && e.is(TIMER) {
-                e.flags &= !(TIMER | LAST_REPORTER);
+            if !e.is(LEAVING) && e.is(TIMER | JOIN_REPORT) {
+                if e.is(TIMER) {
+                    e.flags &= !(TIMER | LAST_REPORTER);
+                    self.stats.suppressed = self.stats.suppressed.wrapping_add(1);
+                }
                 e.repeats = 0;
-                self.stats.suppressed = self.stats.suppressed.wrapping_add(1);
             }
         }
     }
@@ -474,10 +500,9 @@ impl<const N: usize> Host<N> {
 
     fn announce_all(&mut self, now: Instant) {
         self.observe(now);
-        let rel = self.rel(now);
-        let repeats = self.config.unsolicited_report_count;
+        let count = self.config.unsolicited_report_count;
         for e in self.entries.iter_mut().filter(|e| !e.is(LEAVING)) {
-            start_unsolicited(e, rel, repeats);
+            start_unsolicited(e, count);
         }
     }
 
@@ -521,14 +546,11 @@ impl<const N: usize> Host<N> {
     }
 }
 
-/// Schedules a join's reports: the first at once, `count - 1` repeats after it.
-fn start_unsolicited(e: &mut Entry, rel: u32, count: u8) {
-    if count == 0 {
-        e.flags &= !TIMER;
-        e.repeats = 0;
-    } else {
-        e.flags |= TIMER;
-        e.deadline = rel;
+/// Schedules a join's reports: the first at once, `count - 1` repeats after it. A
+/// query's timer already running is kept.
+fn start_unsolicited(e: &mut Entry, count: u8) {
+    if count > 0 {
+        e.flags |= JOIN_REPORT;
         e.repeats = count - 1;
     }
 }

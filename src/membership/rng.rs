@@ -118,6 +118,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "statistical or exhaustive; runs natively in `cargo test`")]
     fn delays_stay_in_range_and_cover_it_evenly() {
         let mut r = Rng::new(7);
         assert_eq!(r.delay_ms(0), 0);
@@ -137,6 +138,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "statistical or exhaustive; runs natively in `cargo test`")]
     fn below_has_no_modulo_bias() {
         // With bound = 3 * 2^30, `x % bound` would make 0..2^30 twice as likely as the
         // rest. Check that the lowest third is not over-represented.

@@ -111,6 +111,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "statistical or exhaustive; runs natively in `cargo test`")]
     fn matches_the_byte_wise_reference_at_every_length_and_alignment() {
         let mut data = [0u8; 300];
         let mut x: u32 = 0x1234_5678;

@@ -1256,6 +1256,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "statistical or exhaustive; runs natively in `cargo test`")]
     fn exp_code_decoding_and_encoding() {
         assert_eq!(decode_exp_code(0), 0);
         assert_eq!(decode_exp_code(127), 127);
