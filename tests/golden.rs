@@ -10,23 +10,9 @@ use mcast::wire::igmp::{self, GroupRecord, GroupRecords, Message, RecordType};
 use mcast::wire::{EtherType, checksum};
 use mcast::{GroupAddr, MacAddr};
 
-const FRAMES: &str = include_str!("data/linux-igmp-frames.txt");
+mod common;
 
-/// The frames in file order, as (name, bytes).
-fn golden() -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut name = None;
-    for line in FRAMES.lines() {
-        if let Some(n) = line.strip_prefix("## ") {
-            name = Some(n.to_string());
-        } else if !line.starts_with('#') && !line.trim().is_empty() {
-            let bytes = line.split_whitespace().map(|h| u8::from_str_radix(h, 16).unwrap()).collect();
-            out.push((name.take().expect("a name line before each frame"), bytes));
-        }
-    }
-    assert_eq!(out.len(), 6, "the six captured frames");
-    out
-}
+use common::golden_frames as golden;
 
 fn g(s: &str) -> GroupAddr {
     s.parse().unwrap()
