@@ -463,3 +463,14 @@ fn the_join_report_goes_out_even_if_another_host_reported_first_but_its_repeat_d
     assert_eq!(h.poll_at(), None);
     assert_eq!(h.stats().suppressed, 1);
 }
+
+#[test]
+fn defaults_are_the_rfc_2236_section_8_values() {
+    let c = HostConfig::default();
+    assert_eq!(c.unsolicited_report_interval, Duration::from_secs(10));
+    assert_eq!(c.v1_router_present_timeout, Duration::from_secs(400));
+    assert_eq!(c.unsolicited_report_count, 2);
+    assert!(!c.require_router_alert && !c.ignore_off_subnet_queries);
+    let too_long = HostConfig { unsolicited_report_interval: Duration::from_secs(3_601), ..c };
+    assert!(Host::<4>::new(too_long, 0).is_err());
+}

@@ -261,3 +261,26 @@ fn configuration_is_checked() {
     assert_eq!(d.startup_query_interval, Duration::from_millis(31_250));
     assert_eq!((d.startup_query_count, d.last_member_query_count), (2, 2));
 }
+
+#[test]
+fn queries_of_the_other_version_are_counted_as_a_warning() {
+    let mut q = querier();
+    q.receive_message(ms(1), &meta(HIGHER, ALL_SYSTEMS), &Message::V1Query);
+    q.receive_message(ms(2), &meta(HIGHER, ALL_SYSTEMS), &Message::V2Query { max_resp: 100, group: None });
+    assert_eq!(q.stats().version_mismatch, 1);
+    let config = QuerierConfig { version: Version::V1, ..QuerierConfig::default() };
+    let mut v1: Querier<16> = Querier::new(config, ME, 24, ms(0)).unwrap();
+    v1.receive_message(ms(1), &meta(HIGHER, ALL_SYSTEMS), &Message::V2Query { max_resp: 100, group: None });
+    assert_eq!(v1.stats().version_mismatch, 1);
+}
+
+#[test]
+fn a_leave_for_a_group_without_members_is_ignored() {
+    let mut q = querier();
+    run(&mut q, 0, 0);
+    q.receive_message(ms(1_000), &meta(HOST, ALL_ROUTERS), &Message::Leave { group: g("239.9.9.9") });
+    let (tx, ev) = run(&mut q, 1_000, 20_000);
+    assert!(tx.iter().all(|(_, t)| t.destination == GroupAddr::ALL_SYSTEMS));
+    assert!(ev.is_empty());
+    assert_eq!(q.stats().ignored, 1);
+}

@@ -107,6 +107,10 @@ pub struct QuerierStats {
     pub group_queries_sent: u32,
     /// Queries heard from other routers.
     pub queries_heard: u32,
+    /// Queries heard of another IGMP version than ours: IGMPv2 or IGMPv3 queries in
+    /// IGMPv1 mode, IGMPv1 queries in IGMPv2 mode. RFC 2236 §4 asks routers to warn
+    /// about them (rate-limited); this counter is that warning.
+    pub version_mismatch: u32,
     /// Reports acted on.
     pub reports: u32,
     /// Leaves acted on.
@@ -429,6 +433,9 @@ impl<const N: usize> Querier<N> {
             return;
         }
         self.stats.queries_heard = self.stats.queries_heard.wrapping_add(1);
+        if (msg.version() == Version::V1) != (self.config.version == Version::V1) {
+            self.stats.version_mismatch = self.stats.version_mismatch.wrapping_add(1);
+        }
         // RFC 2236 §3: a query from a lower address makes us Non-Querier. Queries from
         // 0.0.0.0 come from snooping switches, which do not take part in the election.
         if !meta.src.is_unspecified() && u32::from(meta.src) < u32::from(self.address) {
