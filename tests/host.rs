@@ -300,6 +300,13 @@ fn igmpv1_router_present_means_v1_reports_no_leaves_and_10_s_delays() {
         assert!(matches!(tx.message, Message::V1Report { .. }), "{tx:?}");
         assert!(*at > t && *at <= t + 10_000, "v1 query: 10 s max delay, at {at}");
     }
+    // The state follows the last IGMPv1 query heard, not the last query's type: an
+    // IGMPv2 query within the 400 s changes nothing.
+    h.receive_message(ms(t + 15_000), &meta(ROUTER, ALL_SYSTEMS), &general_query(10));
+    assert!(h.v1_router_present(ms(t + 15_000)));
+    let answers = run(&mut h, t + 15_000, t + 16_000);
+    assert_eq!(answers.len(), 2);
+    assert!(answers.iter().all(|(_, tx)| matches!(tx.message, Message::V1Report { .. })));
     // A join while the v1 router is present reports in v1 too.
     h.join(ms(t + 20_000), g("239.1.2.5")).unwrap();
     let joined = run(&mut h, t + 20_000, t + 40_000);

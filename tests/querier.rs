@@ -284,3 +284,17 @@ fn a_leave_for_a_group_without_members_is_ignored() {
     assert!(ev.is_empty());
     assert_eq!(q.stats().ignored, 1);
 }
+
+#[test]
+fn a_leave_sent_to_the_group_is_accepted_too() {
+    let mut q = querier();
+    run(&mut q, 0, 0);
+    report(&mut q, 1_000, "239.1.2.3");
+    let group = g("239.1.2.3");
+    q.receive_message(ms(2_000), &meta(HOST, group.to_ipv4()), &Message::Leave { group });
+    assert_eq!(q.stats().leaves, 1);
+    // Anywhere else, it is ignored.
+    report(&mut q, 3_000, "239.1.2.4");
+    q.receive_message(ms(3_000), &meta(HOST, ALL_SYSTEMS), &Message::Leave { group: g("239.1.2.4") });
+    assert_eq!(q.stats().wrong_destination, 1);
+}
