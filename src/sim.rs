@@ -81,7 +81,7 @@ impl fmt::Display for Record {
         write!(f, "{:>10}  {:<4} ", self.at.to_string(), self.node.to_string())?;
         match self.what {
             Happening::Sent(t) => write!(f, "sends {} to {}", t.message, t.destination),
-            Happening::Event(e) => write!(f, "{e:?}"),
+            Happening::Event(e) => write!(f, "{e}"),
             Happening::Join(g) => write!(f, "joins {g}"),
             Happening::Leave(g) => write!(f, "leaves {g}"),
         }

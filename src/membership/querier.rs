@@ -97,6 +97,17 @@ pub enum QuerierEvent {
     },
 }
 
+impl core::fmt::Display for QuerierEvent {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            QuerierEvent::GroupPresent(g) => write!(f, "group {g} present"),
+            QuerierEvent::GroupAbsent(g) => write!(f, "group {g} absent"),
+            QuerierEvent::BecameQuerier => f.write_str("became querier"),
+            QuerierEvent::BecameNonQuerier { querier } => write!(f, "became non-querier ({querier} is querier)"),
+        }
+    }
+}
+
 /// Counters a querier keeps; they wrap at `u32::MAX`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
