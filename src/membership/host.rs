@@ -384,8 +384,14 @@ impl<const N: usize> Host<N> {
         }
         let (source, _) = self.address?;
         let interval = self.unsolicited_interval_ms;
+        let epoch = self.epoch;
         if let Some(e) = self.entries.iter_mut().find(|e| e.is(JOIN_REPORT)) {
             e.flags = (e.flags & !JOIN_REPORT) | LAST_REPORTER;
+            if e.is(TIMER) && epoch.add_millis(u64::from(e.deadline)) <= now {
+                // A query's timer due now as well: this report answers it too, so the
+                // group is reported once.
+                e.flags &= !TIMER;
+            }
             if e.repeats > 0 {
                 // The next unsolicited report comes from a timer; one already running
                 // (a query's) serves as it.

@@ -315,7 +315,7 @@ impl<'a> AddrList<'a> {
     pub fn get(&self, index: usize) -> Option<Ipv4Addr> {
         match self.0 {
             AddrListRepr::Wire(b) => {
-                let a = b.get(4 * index..4 * index + 4)?;
+                let a = b.chunks_exact(4).nth(index)?;
                 Some(Ipv4Addr::new(a[0], a[1], a[2], a[3]))
             }
             AddrListRepr::Slice(s) => s.get(index).copied(),
