@@ -121,6 +121,17 @@ const REBASE_AFTER_MS: u64 = 1 << 30;
 /// The longest delay the host ever schedules (one hour), well below 2^31 ms.
 const MAX_DELAY_MS: u64 = 3_600_000;
 
+/// Buckets of the lookup index (a power of two): `is_member` runs for every received
+/// multicast datagram, so it must not search the whole table. 32 buckets cost 64 bytes
+/// and leave about one entry per bucket at 32 groups.
+const BUCKETS: usize = 32;
+
+/// The bucket of a group: the top bits of a multiplicative hash, which spreads groups
+/// that differ only in their low octets (239.1.2.x) evenly.
+const fn bucket(group: GroupAddr) -> usize {
+    (group.to_bits().wrapping_mul(0x9e37_79b1) >> (32 - BUCKETS.trailing_zeros())) as usize
+}
+
 /// One group's state: 12 bytes on every target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Entry {
@@ -157,8 +168,10 @@ pub struct Host<const N: usize> {
     config: HostConfig,
     unsolicited_interval_ms: u32,
     rng: Rng,
-    /// Sorted by group address.
+    /// Grouped by [`bucket`], in address order within a bucket.
     entries: Vec<Entry, N>,
+    /// Bucket `b` is `entries[bounds[b]..bounds[b + 1]]`; `bounds[0]` is always 0.
+    bounds: [u16; BUCKETS + 1],
     epoch: Instant,
     /// The latest `now` seen, to notice time going backwards.
     last_now: Instant,
@@ -171,6 +184,7 @@ impl<const N: usize> Host<N> {
     /// A host with no groups and no address. `seed` seeds the report-delay PRNG: give
     /// each device a different one.
     pub fn new(config: HostConfig, seed: u64) -> Result<Host<N>, ConfigError> {
+        const { assert!(N <= u16::MAX as usize, "a Host holds at most 65535 groups") };
         let interval = duration_millis(config.unsolicited_report_interval);
         if interval > MAX_DELAY_MS {
             return Err(ConfigError::IntervalTooLong);
@@ -183,6 +197,7 @@ impl<const N: usize> Host<N> {
             unsolicited_interval_ms: interval as u32,
             rng: Rng::new(seed),
             entries: Vec::new(),
+            bounds: [0; BUCKETS + 1],
             epoch: Instant::ZERO,
             last_now: Instant::ZERO,
             address: None,
@@ -253,7 +268,7 @@ impl<const N: usize> Host<N> {
             Err(i) => {
                 let mut e = Entry { group, deadline: 0, joins: 1, flags: 0, repeats: 0 };
                 start_unsolicited(&mut e, self.config.unsolicited_report_count);
-                self.entries.insert(i, e).map_err(|_| MembershipError::TableFull)?;
+                self.insert_at(i, e)?;
                 Ok(true)
             }
         }
@@ -285,7 +300,7 @@ impl<const N: usize> Host<N> {
             let e = &mut self.entries[i];
             *e = Entry { group, deadline: 0, joins: 0, flags: LEAVING, repeats: 0 };
         } else {
-            self.entries.remove(i);
+            self.remove_at(i);
         }
         Ok(true)
     }
@@ -293,10 +308,14 @@ impl<const N: usize> Host<N> {
     /// Whether frames for `group` should be delivered: 224.0.0.1 always, otherwise
     /// whether it is joined.
     pub fn is_member(&self, group: GroupAddr) -> bool {
-        group == GroupAddr::ALL_SYSTEMS || matches!(self.find(group), Ok(i) if !self.entries[i].is(LEAVING))
+        if group == GroupAddr::ALL_SYSTEMS {
+            return true;
+        }
+        let (_, entries) = self.bucket_of(group);
+        entries.iter().any(|e| e.group == group && !e.is(LEAVING))
     }
 
-    /// The joined groups, in address order (224.0.0.1, implicit, is not listed).
+    /// The joined groups, in no particular order (224.0.0.1, implicit, is not listed).
     pub fn groups(&self) -> impl Iterator<Item = GroupInfo> + '_ {
         self.entries.iter().filter(|e| !e.is(LEAVING)).map(|e| GroupInfo {
             group: e.group,
@@ -376,7 +395,7 @@ impl<const N: usize> Host<N> {
         let rel = self.rel(now);
         let v1 = self.v1_router_present(now);
         while let Some(i) = self.entries.iter().position(|e| e.is(LEAVING)) {
-            let e = self.entries.remove(i);
+            let e = self.remove_at(i);
             if let (Some((source, _)), false) = (self.address, v1) {
                 self.stats.leaves_sent = self.stats.leaves_sent.wrapping_add(1);
                 return Some(Transmit::new(Message::Leave { group: e.group }, source));
@@ -512,9 +531,39 @@ impl<const N: usize> Host<N> {
         }
     }
 
+    /// The entries of `group`'s bucket, and where they start.
+    fn bucket_of(&self, group: GroupAddr) -> (usize, &[Entry]) {
+        let b = bucket(group);
+        let start = usize::from(self.bounds[b]);
+        let end = usize::from(self.bounds[b + 1]);
+        (start, self.entries.get(start..end).unwrap_or(&[]))
+    }
+
+    /// The index of `group`'s entry, or where it would be inserted (address order
+    /// within its bucket).
     fn find(&self, group: GroupAddr) -> Result<usize, usize> {
-        let key = group.to_bits();
-        self.entries.binary_search_by_key(&key, |e| e.group.to_bits())
+        let (start, entries) = self.bucket_of(group);
+        match entries.iter().position(|e| e.group == group) {
+            Some(i) => Ok(start + i),
+            None => Err(start + entries.iter().take_while(|e| e.group < group).count()),
+        }
+    }
+
+    fn insert_at(&mut self, i: usize, e: Entry) -> Result<(), MembershipError> {
+        let b = bucket(e.group);
+        self.entries.insert(i, e).map_err(|_| MembershipError::TableFull)?;
+        for bound in &mut self.bounds[b + 1..] {
+            *bound += 1;
+        }
+        Ok(())
+    }
+
+    fn remove_at(&mut self, i: usize) -> Entry {
+        let e = self.entries.remove(i);
+        for bound in &mut self.bounds[bucket(e.group) + 1..] {
+            *bound -= 1;
+        }
+        e
     }
 
     /// `now` as a 32-bit offset from the epoch (0 if time went back before it).
@@ -568,5 +617,38 @@ mod tests {
     #[test]
     fn entry_is_12_bytes() {
         assert_eq!(core::mem::size_of::<Entry>(), 12);
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "long; runs natively in `cargo test`")]
+    fn the_lookup_index_survives_churn() {
+        let mut h: Host<300> = Host::new(HostConfig::default(), 1).unwrap();
+        let mut rng = Rng::new(5);
+        let mut joined = std::collections::BTreeSet::new();
+        for step in 0..3_000u64 {
+            let g = GroupAddr::new([239, 0, (rng.below(2) as u8), rng.below(256) as u8]).unwrap();
+            let now = Instant::from_millis(step);
+            if joined.contains(&g) {
+                assert_eq!(h.leave(now, g), Ok(true));
+                joined.remove(&g);
+            } else {
+                assert_eq!(h.join(now, g), Ok(true));
+                joined.insert(g);
+            }
+            while h.poll_transmit(now).is_some() {}
+            // The bounds partition the table, each bucket holds only its own groups.
+            assert_eq!(h.bounds[0], 0);
+            assert!(h.bounds.windows(2).all(|w| w[0] <= w[1]));
+            assert_eq!(usize::from(h.bounds[BUCKETS]), h.entries.len());
+            for b in 0..BUCKETS {
+                let range = usize::from(h.bounds[b])..usize::from(h.bounds[b + 1]);
+                assert!(h.entries[range].iter().all(|e| bucket(e.group) == b));
+            }
+        }
+        for x in 0..512u32 {
+            let g = GroupAddr::new([239, 0, (x >> 8) as u8, x as u8]).unwrap();
+            assert_eq!(h.is_member(g), joined.contains(&g), "{g}");
+        }
+        assert_eq!(h.len(), joined.len());
     }
 }
