@@ -298,3 +298,27 @@ fn a_leave_sent_to_the_group_is_accepted_too() {
     q.receive_message(ms(3_000), &meta(HOST, ALL_SYSTEMS), &Message::Leave { group: g("239.1.2.4") });
     assert_eq!(q.stats().wrong_destination, 1);
 }
+
+#[test]
+fn last_member_queries_go_on_after_losing_the_election() {
+    // RFC 2236 §3: during the Last Member Queries, "any Querier to non-Querier transition
+    // is ignored; the same router keeps sending the Group-Specific Queries". A lower
+    // router starts querying between the first and second query; the second still goes
+    // out one Last Member Query Interval after the first.
+    let mut q = querier();
+    run(&mut q, 0, 0);
+    report(&mut q, 1_000, "239.1.2.3");
+    let group = g("239.1.2.3");
+    q.receive_message(ms(2_000), &meta(HOST, ALL_ROUTERS), &Message::Leave { group });
+    let gsq = Message::V2Query { max_resp: 10, group: Some(group) };
+    assert_eq!(q.poll_transmit(ms(2_000)).map(|t| t.message), Some(gsq));
+    assert_eq!(q.poll_transmit(ms(2_000)), None);
+    q.receive_message(ms(2_100), &meta(LOWER, ALL_SYSTEMS), &Message::V2Query { max_resp: 100, group: None });
+    assert!(!q.is_querier());
+    assert_eq!(q.poll_at(), Some(ms(3_000)));
+    assert_eq!(q.poll_transmit(ms(3_000)).map(|t| t.message), Some(gsq));
+    // No general query from the non-querier, and the group ends as the Leave said.
+    let (tx, ev) = run(&mut q, 3_000, 100_000);
+    assert!(tx.is_empty(), "{tx:?}");
+    assert_eq!(ev.last(), Some(&(4_000, QuerierEvent::GroupAbsent(group))));
+}

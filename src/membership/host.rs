@@ -416,8 +416,8 @@ impl<const N: usize> Host<N> {
                 // (a query's) serves as it.
                 e.repeats -= 1;
                 if !e.is(TIMER) {
-                    e.flags |= TIMER;
-                    e.deadline = rel.saturating_add(self.rng.delay_ms(interval));
+                    let deadline = rel.saturating_add(self.rng.delay_ms(interval));
+                    schedule(e, epoch, deadline, now);
                 }
             }
             let group = e.group;
@@ -433,12 +433,11 @@ impl<const N: usize> Host<N> {
             .min_by_key(|(_, e)| e.deadline)
             .map(|(i, _)| i)?;
         let e = &mut self.entries[due];
-        e.flags |= LAST_REPORTER;
+        e.flags = (e.flags | LAST_REPORTER) & !TIMER;
         if e.repeats > 0 {
             e.repeats -= 1;
-            e.deadline = rel.saturating_add(self.rng.delay_ms(interval));
-        } else {
-            e.flags &= !TIMER;
+            let deadline = rel.saturating_add(self.rng.delay_ms(interval));
+            schedule(e, epoch, deadline, now);
         }
         let group = e.group;
         Some(self.report(group, v1, source))
@@ -598,6 +597,17 @@ impl<const N: usize> Host<N> {
             e.deadline = e.deadline.saturating_sub(shift);
         }
         self.epoch = now;
+    }
+}
+
+/// Starts `e`'s timer at `deadline` if that is after `now`. At the end of time nothing is:
+/// the repeat is dropped rather than sent twice at the same instant.
+fn schedule(e: &mut Entry, epoch: Instant, deadline: u32, now: Instant) {
+    if epoch.add_millis(u64::from(deadline)) > now {
+        e.flags |= TIMER;
+        e.deadline = deadline;
+    } else {
+        e.repeats = 0;
     }
 }
 

@@ -203,8 +203,11 @@ pub struct Querier<const N: usize> {
     announced_querier: bool,
     other_querier: Ipv4Addr,
     other_querier_until: Instant,
-    next_general_query: Instant,
+    /// `None` only at the end of time, when no later instant exists.
+    next_general_query: Option<Instant>,
     startup_left: u8,
+    /// The latest `now` seen, to notice time going backwards.
+    last_now: Instant,
     entries: Vec<Entry, N>,
     stats: QuerierStats,
 }
@@ -251,8 +254,9 @@ impl<const N: usize> Querier<N> {
             announced_querier: false,
             other_querier: Ipv4Addr::UNSPECIFIED,
             other_querier_until: now,
-            next_general_query: now,
+            next_general_query: Some(now),
             startup_left: config.startup_query_count.max(1),
+            last_now: now,
             entries: Vec::new(),
             stats: QuerierStats::default(),
         })
@@ -331,27 +335,27 @@ impl<const N: usize> Querier<N> {
 
     /// When the querier next needs to act without further input.
     pub fn poll_at(&self) -> Option<Instant> {
-        let mut at = if self.querier { self.next_general_query } else { self.other_querier_until };
+        let mut at = if self.querier { self.next_general_query } else { Some(self.other_querier_until) };
+        let mut earliest = |t: Instant| at = Some(at.map_or(t, |a| a.min(t)));
         for e in self.entries.iter().filter(|e| e.present) {
-            at = at.min(e.expires);
-            if self.querier && e.queries_left > 0 {
-                at = at.min(e.next_query);
+            earliest(e.expires);
+            if e.queries_left > 0 {
+                earliest(e.next_query);
             }
             if e.v1_hosts_until > Instant::ZERO && e.v1_hosts_until < e.expires {
-                at = at.min(e.v1_hosts_until);
+                earliest(e.v1_hosts_until);
             }
         }
-        Some(at)
+        at
     }
 
-    /// The next query to send at `now`, if any. Call until it returns `None`, then
-    /// drain [`poll_event`](Querier::poll_event).
+    /// The next query to send at `now`, if any: general queries while querier, and the
+    /// group-specific queries of a Leave being checked. Call until it returns `None`,
+    /// then drain [`poll_event`](Querier::poll_event).
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         self.advance(now);
-        if !self.querier {
-            return None;
-        }
-        if self.next_general_query <= now {
+        let due = self.next_general_query.is_some_and(|at| at <= now);
+        if self.querier && due {
             let interval = if self.startup_left > 1 {
                 self.startup_left -= 1;
                 self.timers.startup_interval
@@ -359,7 +363,9 @@ impl<const N: usize> Querier<N> {
                 self.startup_left = 0;
                 self.timers.query_interval
             };
-            self.next_general_query = now.add_millis(interval);
+            // At the end of time no later instant exists: no more general queries.
+            let next = now.add_millis(interval);
+            self.next_general_query = (next > now).then_some(next);
             self.stats.general_queries_sent = self.stats.general_queries_sent.wrapping_add(1);
             let message = match self.config.version {
                 Version::V1 => Message::V1Query,
@@ -367,6 +373,9 @@ impl<const N: usize> Querier<N> {
             };
             return Some(Transmit::new(message, self.address));
         }
+        // Last member queries go on even if we lost the election meanwhile: RFC 2236 §3,
+        // "any Querier to non-Querier transition is ignored during this time; the same
+        // router keeps sending the Group-Specific Queries". Only a querier starts them.
         let lmqi = self.timers.lmqi;
         let max_resp = self.timers.lmqi_tenths;
         let e = self.entries.iter_mut().find(|e| e.present && e.queries_left > 0 && e.next_query <= now)?;
@@ -402,12 +411,28 @@ impl<const N: usize> Querier<N> {
         }
     }
 
-    /// Applies every timer that expired by `now`.
+    /// Applies every timer that expired by `now`. If time went backwards, every timer
+    /// first moves back with the clock, keeping the time it had left.
     fn advance(&mut self, now: Instant) {
+        let back = self.last_now.millis_since(now);
+        self.last_now = now;
+        if back > 0 {
+            let shift = |t: Instant| Instant::from_millis(t.total_millis().saturating_sub(back));
+            // A general query that found no later instant at the end of time is due now.
+            self.next_general_query = Some(self.next_general_query.map_or(now, shift));
+            self.other_querier_until = shift(self.other_querier_until);
+            for e in self.entries.iter_mut() {
+                e.expires = shift(e.expires);
+                e.next_query = shift(e.next_query);
+                if e.v1_hosts_until != Instant::ZERO {
+                    e.v1_hosts_until = shift(e.v1_hosts_until).max(Instant::from_millis(1));
+                }
+            }
+        }
         if !self.querier && self.other_querier_until <= now {
             // RFC 2236 §7: Other Querier Present timer expired -> Querier, query now.
             self.querier = true;
-            self.next_general_query = now;
+            self.next_general_query = Some(now);
         }
         self.entries.retain_mut(|e| {
             if e.present && e.expires <= now {
