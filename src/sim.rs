@@ -11,6 +11,7 @@
 
 extern crate alloc;
 
+use alloc::boxed::Box;
 use alloc::string::ToString;
 use alloc::vec::Vec;
 use core::fmt;
@@ -41,8 +42,8 @@ impl fmt::Display for NodeId {
 
 #[derive(Debug, Clone)]
 enum Role {
-    Host(Host<HOST_CAPACITY>),
-    Querier(Querier<QUERIER_CAPACITY>),
+    Host(Box<Host<HOST_CAPACITY>>),
+    Querier(Box<Querier<QUERIER_CAPACITY>>),
 }
 
 #[derive(Debug, Clone)]
@@ -125,13 +126,13 @@ impl Lan {
         let seed = u64::from(self.rng.next_u32()) << 32 | u64::from(self.rng.next_u32());
         let mut host = Host::new(config, seed)?;
         host.set_address(self.now, Some((ip, 24)));
-        Ok(self.push(ip, Role::Host(host)))
+        Ok(self.push(ip, Role::Host(Box::new(host))))
     }
 
     /// Adds a querier with address `ip` (prefix /24), starting now.
     pub fn add_querier(&mut self, ip: Ipv4Addr, config: QuerierConfig) -> Result<NodeId, ConfigError> {
         let querier = Querier::new(config, ip, 24, self.now)?;
-        Ok(self.push(ip, Role::Querier(querier)))
+        Ok(self.push(ip, Role::Querier(Box::new(querier))))
     }
 
     fn push(&mut self, ip: Ipv4Addr, role: Role) -> NodeId {

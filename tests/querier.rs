@@ -31,8 +31,11 @@ fn querier() -> Querier<16> {
     Querier::new(QuerierConfig::default(), ME, 24, ms(0)).unwrap()
 }
 
+/// Things that happened, with the millisecond they happened at.
+type Timeline<T> = Vec<(u64, T)>;
+
 /// Drives the querier from `from` to `until`: every transmit and event, with times.
-fn run(q: &mut Querier<16>, from: u64, until: u64) -> (Vec<(u64, Transmit)>, Vec<(u64, QuerierEvent)>) {
+fn run(q: &mut Querier<16>, from: u64, until: u64) -> (Timeline<Transmit>, Timeline<QuerierEvent>) {
     let (mut tx, mut ev) = (Vec::new(), Vec::new());
     let mut now = from;
     loop {

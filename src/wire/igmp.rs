@@ -295,7 +295,7 @@ impl<'a> AddrList<'a> {
     /// A list read from wire bytes (4 per address), or `None` if the length is not a
     /// multiple of 4.
     pub const fn from_bytes(bytes: &'a [u8]) -> Option<AddrList<'a>> {
-        if bytes.len() % 4 == 0 { Some(AddrList(AddrListRepr::Wire(bytes))) } else { None }
+        if bytes.len().is_multiple_of(4) { Some(AddrList(AddrListRepr::Wire(bytes))) } else { None }
     }
 
     /// How many addresses.
@@ -479,7 +479,7 @@ impl GroupRecord<'_> {
 
     fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         let aux_words = self.aux_data.len() / 4;
-        if self.aux_data.len() % 4 != 0 || aux_words > usize::from(u8::MAX) {
+        if !self.aux_data.len().is_multiple_of(4) || aux_words > usize::from(u8::MAX) {
             return Err(Error::FieldRange);
         }
         let sources = u16::try_from(self.sources.len()).map_err(|_| Error::FieldRange)?;
