@@ -1,13 +1,22 @@
 //! IPv4 multicast membership for microcontrollers and desktops.
 //!
-//! `mcast` is a `no_std` crate, without allocation or `unsafe`, that gets IPv4
-//! multicast right from the wire up:
+//! `mcast` is a `no_std` crate without allocation that gets IPv4 multicast right from
+//! the wire up to the NIC filter:
 //!
 //! - [`addr`]: [`GroupAddr`] (an address proven to be in 224.0.0.0/4), [`MacAddr`],
 //!   the group ↔ MAC mapping of RFC 1112, address scopes and well-known groups.
 //! - [`wire`]: zero-copy views and typed messages for IGMPv1, IGMPv2 and the IGMPv3
 //!   messages a v2 host must understand, IPv4 with the Router Alert option, Ethernet II,
 //!   and whole frames built and parsed the way the RFCs prescribe.
+//! - [`membership`]: sans-IO state machines driven by the caller's clock: the RFC 2236
+//!   [`Host`](membership::Host) (with IGMPv1 compatibility) and
+//!   [`Querier`](membership::Querier).
+//! - [`filter`]: the hash schemes of common Ethernet MACs, a reference-counted
+//!   [`FilterSet`](filter::FilterSet) that derives what the NIC should accept, and the
+//!   [`MulticastFilter`](filter::MulticastFilter) driver trait.
+//! - `drivers` (features `enc28j60`, `lan9118`, `dwmac`): `MulticastFilter` for real
+//!   chips. `drivers::mmio`, the volatile register access of the memory-mapped ones, is
+//!   the crate's only `unsafe` code.
 //!
 //! Every parser checks lengths and checksums and returns a [`wire::Error`] that names
 //! what was wrong; no input makes it panic.
@@ -17,6 +26,11 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | `defmt` | `defmt::Format` on every public type |
+//! | `sim` | `sim`: a deterministic simulated LAN of hosts and queriers (needs `alloc`) |
+//! | `enc28j60` | `drivers::enc28j60`: the ENC28J60 multicast filter over `embedded-hal` 1.0 SPI |
+//! | `lan9118` | `drivers::lan9118`: the LAN9118/LAN9220 multicast filter, and `drivers::mmio`, the crate's only `unsafe` (volatile register access) |
+//! | `dwmac` | `drivers::dwmac`: the STM32 F4/F7/H7 Ethernet MAC multicast filter, and `drivers::mmio` |
+//! | `drivers` | all three drivers |
 //!
 //! # Example
 //!
@@ -43,11 +57,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![cfg_attr(not(test), no_std)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod addr;
+#[cfg(any(feature = "enc28j60", feature = "lan9118", feature = "dwmac"))]
+pub mod drivers;
+pub mod filter;
 pub mod membership;
 #[cfg(feature = "sim")]
 pub mod sim;
