@@ -117,39 +117,16 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// - a query of 9 to 11 octets is [`Error::BadQueryLength`];
     /// - an IGMPv3 query holds all the sources it counts, and an IGMPv3 report all the
     ///   records, sources and auxiliary data it counts; otherwise [`Error::Truncated`].
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Packet<T>> {
-        let packet = Packet { buffer };
-        packet.check_len()?;
-        Ok(packet)
-    }
-
-    fn check_len(&self) -> Result<()> {
-        let data = self.buffer.as_ref();
-        let len = data.len();
-        if len < HEADER_LEN {
-            return Err(Error::Truncated);
+        let data = buffer.as_ref();
+        match data.first_chunk::<HEADER_LEN>() {
+            None => return Err(Error::Truncated),
+            // Every IGMPv1/v2 message is exactly this: nothing more to check.
+            Some(head) if data.len() == HEADER_LEN && head[field::TYPE] != msg_type::V3_REPORT => {}
+            Some(_) => check_lengths(data)?,
         }
-        match data[field::TYPE] {
-            msg_type::MEMBERSHIP_QUERY if len > HEADER_LEN => {
-                if len < V3_QUERY_HEADER_LEN {
-                    return Err(Error::BadQueryLength);
-                }
-                let sources = usize::from(NetworkEndian::read_u16(&data[field::NUM_SOURCES]));
-                if field::SOURCES + 4 * sources > len {
-                    return Err(Error::Truncated);
-                }
-            }
-            msg_type::V3_REPORT => {
-                let records = NetworkEndian::read_u16(&data[field::NUM_RECORDS]);
-                let mut rest = &data[field::RECORDS..];
-                for _ in 0..records {
-                    let record_len = record_len(rest).ok_or(Error::Truncated)?;
-                    rest = rest.get(record_len..).ok_or(Error::Truncated)?;
-                }
-            }
-            _ => {}
-        }
-        Ok(())
+        Ok(Packet { buffer })
     }
 
     /// The underlying buffer.
@@ -262,6 +239,35 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
         let sum = checksum::compute(self.buffer.as_ref());
         self.set_checksum(sum);
     }
+}
+
+/// The length checks of [`Packet::new_checked`] for everything but a plain 8-octet
+/// message: kept out of line so that the common case stays small.
+#[inline(never)]
+fn check_lengths(data: &[u8]) -> Result<()> {
+    let len = data.len();
+    let Some(head) = data.first_chunk::<HEADER_LEN>() else { return Err(Error::Truncated) };
+    match head[field::TYPE] {
+        msg_type::MEMBERSHIP_QUERY if len > HEADER_LEN => {
+            if len < V3_QUERY_HEADER_LEN {
+                return Err(Error::BadQueryLength);
+            }
+            let sources = usize::from(NetworkEndian::read_u16(&data[field::NUM_SOURCES]));
+            if field::SOURCES + 4 * sources > len {
+                return Err(Error::Truncated);
+            }
+        }
+        msg_type::V3_REPORT => {
+            let records = NetworkEndian::read_u16(&head[field::NUM_RECORDS]);
+            let mut rest = &data[field::RECORDS..];
+            for _ in 0..records {
+                let record_len = record_len(rest).ok_or(Error::Truncated)?;
+                rest = rest.get(record_len..).ok_or(Error::Truncated)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// The length of the group record at the start of `data`, if its fixed part is there.
@@ -768,7 +774,31 @@ impl Query {
 impl<'a> Message<'a> {
     /// Parses and verifies a message: checksum over the whole message, known type, and
     /// multicast group addresses where the type requires one.
+    #[inline]
     pub fn parse(packet: &Packet<&'a [u8]>) -> Result<Message<'a>> {
+        // The 8-octet reports and leaves a host hears most are decoded inline; the rest
+        // out of line, so that callers stay small.
+        let data: &'a [u8] = packet.buffer;
+        if let (Some(head), HEADER_LEN) = (data.first_chunk::<HEADER_LEN>(), data.len()) {
+            let kind = head[field::TYPE];
+            if matches!(kind, msg_type::V2_REPORT | msg_type::LEAVE | msg_type::V1_REPORT) {
+                if !checksum::verify(head) {
+                    return Err(Error::BadChecksum);
+                }
+                let group =
+                    GroupAddr::new([head[4], head[5], head[6], head[7]]).map_err(|_| Error::GroupNotMulticast)?;
+                return Ok(match kind {
+                    msg_type::V2_REPORT => Message::V2Report { group },
+                    msg_type::LEAVE => Message::Leave { group },
+                    _ => Message::V1Report { group },
+                });
+            }
+        }
+        Message::parse_any(packet)
+    }
+
+    #[inline(never)]
+    fn parse_any(packet: &Packet<&'a [u8]>) -> Result<Message<'a>> {
         if !packet.verify_checksum() {
             return Err(Error::BadChecksum);
         }
@@ -809,6 +839,7 @@ impl<'a> Message<'a> {
     }
 
     /// [`Packet::new_checked`] and [`Message::parse`] in one step.
+    #[inline]
     pub fn parse_bytes(data: &'a [u8]) -> Result<Message<'a>> {
         Message::parse(&Packet::new_checked(data)?)
     }
