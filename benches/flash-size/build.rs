@@ -1,0 +1,16 @@
+//! Puts memory.x where the linker finds it and links with cortex-m-rt's link.x.
+
+use std::env;
+use std::fs;
+use std::path::PathBuf;
+
+fn main() {
+    let out = PathBuf::from(env::var_os("OUT_DIR").unwrap());
+    fs::write(out.join("memory.x"), include_bytes!("memory.x")).unwrap();
+    println!("cargo:rustc-link-search={}", out.display());
+    println!("cargo:rerun-if-changed=memory.x");
+    println!("cargo:rerun-if-changed=build.rs");
+    if env::var("TARGET").is_ok_and(|t| t.starts_with("thumb")) {
+        println!("cargo:rustc-link-arg=-Tlink.x");
+    }
+}
