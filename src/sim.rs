@@ -347,10 +347,10 @@ pub mod scenarios {
         for r in &lan.log()[start..] {
             if is_general_query(r) {
                 per_query.push(0usize);
-            } else if is_report(r) {
-                if let Some(last) = per_query.last_mut() {
-                    *last += 1;
-                }
+            } else if is_report(r)
+                && let Some(last) = per_query.last_mut()
+            {
+                *last += 1;
             }
         }
         Suppression {

@@ -471,11 +471,12 @@ impl<const N: usize> Host<N> {
             stats.no_router_alert = stats.no_router_alert.wrapping_add(1);
             return;
         }
-        if let (true, Some((addr, prefix))) = (self.config.ignore_off_subnet_queries, self.address) {
-            if !meta.src.is_unspecified() && !in_subnet(meta.src, addr, prefix) {
-                stats.off_subnet = stats.off_subnet.wrapping_add(1);
-                return;
-            }
+        if let (true, Some((addr, prefix))) = (self.config.ignore_off_subnet_queries, self.address)
+            && !meta.src.is_unspecified()
+            && !in_subnet(meta.src, addr, prefix)
+        {
+            stats.off_subnet = stats.off_subnet.wrapping_add(1);
+            return;
         }
         // General queries go to 224.0.0.1; group-specific ones to the group, or (Linux
         // bridges) to 224.0.0.1. IGMPv3 also allows unicast queries to us.

@@ -483,14 +483,14 @@ impl<const N: usize> Querier<N> {
         }
         // RFC 2236 §3: a non-querier hearing a group-specific query lowers the group's
         // timer to Last Member Query Count × the query's Max Resp.
-        if let (false, Some(q)) = (self.querier, msg.query()) {
-            if let Some(group) = q.group {
-                let limit = now.add_millis(u64::from(self.config.last_member_query_count) * u64::from(q.max_resp_ms()));
-                if let Ok(i) = self.find(group) {
-                    let e = &mut self.entries[i];
-                    if e.present && e.expires > limit {
-                        e.expires = limit;
-                    }
+        if let (false, Some(q)) = (self.querier, msg.query())
+            && let Some(group) = q.group
+        {
+            let limit = now.add_millis(u64::from(self.config.last_member_query_count) * u64::from(q.max_resp_ms()));
+            if let Ok(i) = self.find(group) {
+                let e = &mut self.entries[i];
+                if e.present && e.expires > limit {
+                    e.expires = limit;
                 }
             }
         }

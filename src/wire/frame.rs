@@ -79,10 +79,10 @@ impl<'a> Frame<'a> {
         if ipv4.protocol != ipv4::PROTOCOL_IGMP {
             return Err(Error::NotIgmp(ipv4.protocol));
         }
-        if let Ok(group) = GroupAddr::from_ipv4(ipv4.dst_addr) {
-            if ethernet.dst != group.to_mac() {
-                return Err(Error::MacMismatch);
-            }
+        if let Ok(group) = GroupAddr::from_ipv4(ipv4.dst_addr)
+            && ethernet.dst != group.to_mac()
+        {
+            return Err(Error::MacMismatch);
         }
         let payload = &ip_bytes[ip.header_len()..usize::from(ip.total_len())];
         let igmp = Message::parse(&igmp::Packet::new_checked(payload)?)?;

@@ -1,0 +1,281 @@
+//! The firmware on QEMU's mps2-an385, whose emulated LAN9118 really filters multicast by
+//! its hash: what it sends, what it answers, what its NIC and its software drop.
+//!
+//! Timing assertions allow `SLACK` beyond the protocol's bounds: QEMU runs in real time
+//! beside other tests.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use mcast::filter::HashScheme;
+use mcast::wire::igmp::Message;
+use mcast::{GroupAddr, MacAddr};
+use mcast_qemu_mps2_an385_test::{
+    BOOT_GROUP, Board, ECHO_PORT, FIRMWARE_IP, FIRMWARE_MAC, HOST_IP, HOST_MAC, Received, igmp_frame, require_qemu,
+    udp_frame,
+};
+
+const SLACK: Duration = Duration::from_millis(700);
+/// A group in another LAN9118 hash bin than 239.1.2.3 (bin 57).
+const OTHER_BIN: &str = "239.9.9.1";
+/// A group in the same bin as 239.1.2.3: MAC 01:00:5e:02:00:fd.
+const SAME_BIN: &str = "239.2.0.253";
+const ALL_SYSTEMS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 1);
+
+fn g(s: &str) -> GroupAddr {
+    s.parse().unwrap()
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// The IGMP messages among `frames`, with their arrival times.
+fn igmp(frames: &[Received]) -> Vec<(Duration, Message<'static>)> {
+    frames
+        .iter()
+        .filter_map(|r| {
+            let f = r.igmp()?;
+            let msg = match f.igmp {
+                Message::V2Report { group } => Message::V2Report { group },
+                Message::Leave { group } => Message::Leave { group },
+                other => panic!("the firmware sent {other:?}"),
+            };
+            Some((r.at, msg))
+        })
+        .collect()
+}
+
+/// The groups reported among `frames`, with their arrival times.
+fn reports(frames: &[Received]) -> Vec<(Duration, GroupAddr)> {
+    igmp(frames)
+        .into_iter()
+        .filter_map(|(t, m)| match m {
+            Message::V2Report { group } => Some((t, group)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn general_query(max_resp: u8) -> Vec<u8> {
+    igmp_frame(Message::V2Query { max_resp, group: None }, HOST_MAC, HOST_IP, None)
+}
+
+/// Boots, joins `extra` by command, and waits until the unsolicited reports are over
+/// (the firmware repeats them within 1 s).
+fn boot_with(extra: &[&str]) -> Board {
+    let mut board = Board::boot();
+    for group in extra {
+        assert_eq!(board.command(&format!("join {group}")), "ok true");
+    }
+    board.collect(ms(1_500));
+    board
+}
+
+#[test]
+fn the_join_report_is_a_correct_igmpv2_frame() {
+    require_qemu!();
+    let mut board = Board::boot();
+    let first = board.log.iter().find(|r| r.igmp().is_some()).unwrap().clone();
+    let f = first.igmp().unwrap();
+    assert_eq!(f.igmp, Message::V2Report { group: g(BOOT_GROUP) });
+    assert_eq!(f.ethernet.dst, MacAddr([0x01, 0x00, 0x5e, 0x01, 0x02, 0x03]));
+    assert_eq!(f.ethernet.src, FIRMWARE_MAC);
+    assert_eq!(f.ipv4.src_addr, FIRMWARE_IP);
+    assert_eq!(f.ipv4.dst_addr, Ipv4Addr::new(239, 1, 2, 3));
+    assert_eq!(f.ipv4.ttl, 1);
+    assert!(f.ipv4.router_alert);
+    assert_eq!(f.ipv4.tos, 0xc0);
+    // Byte for byte: IHL 6 with the Router Alert option 94 04 00 00; both checksums
+    // were verified by Frame::parse.
+    assert_eq!(first.bytes[14], 0x46);
+    assert_eq!(first.bytes[34..38], [0x94, 0x04, 0x00, 0x00]);
+
+    // The unsolicited repeat within 1 s (the firmware's interval), and nothing else.
+    let later = board.collect(ms(2_000));
+    let repeats = reports(&later);
+    assert_eq!(repeats.len(), 1, "{repeats:?}");
+    assert!(repeats[0].0 - first.at <= ms(1_000) + SLACK, "repeat after {:?}", repeats[0].0 - first.at);
+    let stats = board.stats();
+    assert_eq!(Board::counter(&stats, "tx_igmp"), 2);
+    assert_eq!(Board::counter(&stats, "smoltcp_igmp_dropped"), 1, "smoltcp's own report never left");
+    assert_eq!(Board::counter(&stats, "nic_in_sync"), 1);
+}
+
+#[test]
+fn a_general_query_gets_one_report_per_group_within_max_resp() {
+    require_qemu!();
+    let mut board = boot_with(&[OTHER_BIN]);
+    let sent = board.now();
+    board.send(&general_query(30)); // Max Resp 3 s
+    let frames = board.collect(ms(3_000) + SLACK);
+    let mut got = reports(&frames);
+    got.sort_by_key(|(_, group)| *group);
+    let groups: Vec<GroupAddr> = got.iter().map(|(_, group)| *group).collect();
+    assert_eq!(groups, [g(BOOT_GROUP), g(OTHER_BIN)], "exactly one report per group: {got:?}");
+    for (at, group) in &got {
+        assert!(*at - sent <= ms(3_000) + SLACK, "{group} reported after {:?}", *at - sent);
+    }
+    assert_eq!(igmp(&frames).len(), 2, "nothing but the two reports");
+    let stats = board.stats();
+    assert_eq!(Board::counter(&stats, "queries"), 1);
+    assert_eq!(Board::counter(&stats, "suppressed"), 0);
+}
+
+#[test]
+fn another_hosts_report_during_the_delay_suppresses_ours() {
+    require_qemu!();
+    let mut board = boot_with(&[OTHER_BIN]);
+    board.send(&general_query(50)); // Max Resp 5 s
+    // Another member of 239.1.2.3 answers first.
+    let other = MacAddr([0x02, 0x00, 0x00, 0x00, 0x00, 0x09]);
+    let report = Message::V2Report { group: g(BOOT_GROUP) };
+    board.send(&igmp_frame(report, other, Ipv4Addr::new(10, 0, 0, 9), None));
+    let frames = board.collect(ms(5_000) + SLACK);
+    let groups: Vec<GroupAddr> = reports(&frames).into_iter().map(|(_, group)| group).collect();
+    assert_eq!(groups, [g(OTHER_BIN)], "ours for 239.1.2.3 was suppressed");
+    let stats = board.stats();
+    assert_eq!(Board::counter(&stats, "suppressed"), 1);
+    assert_eq!(Board::counter(&stats, "reports_heard"), 1);
+}
+
+#[test]
+fn a_group_specific_query_sent_to_all_systems_is_answered() {
+    require_qemu!();
+    let mut board = boot_with(&[OTHER_BIN]);
+    // As Linux bridges send them: to 224.0.0.1, not to the group (smoltcp ignores these).
+    let query = Message::V2Query { max_resp: 10, group: Some(g(BOOT_GROUP)) };
+    let sent = board.now();
+    board.send(&igmp_frame(query, HOST_MAC, HOST_IP, Some(ALL_SYSTEMS)));
+    let frames = board.collect(ms(1_000) + SLACK);
+    let got = reports(&frames);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].1, g(BOOT_GROUP));
+    assert!(got[0].0 - sent <= ms(1_000) + SLACK);
+}
+
+#[test]
+fn leave_by_command_sends_a_leave_to_all_routers() {
+    require_qemu!();
+    let mut board = boot_with(&[]);
+    let from = board.log.len();
+    assert_eq!(board.command(&format!("leave {BOOT_GROUP}")), "ok true");
+    board.collect(ms(500));
+    let sent: Vec<Received> = board.log[from..].iter().filter(|r| r.igmp().is_some()).cloned().collect();
+    assert_eq!(sent.len(), 1, "one Leave and nothing else: {:?}", igmp(&sent));
+    let f = sent[0].igmp().unwrap();
+    assert_eq!(f.igmp, Message::Leave { group: g(BOOT_GROUP) });
+    assert_eq!(f.ipv4.dst_addr, Ipv4Addr::new(224, 0, 0, 2));
+    assert_eq!(f.ethernet.dst, MacAddr([0x01, 0x00, 0x5e, 0x00, 0x00, 0x02]));
+    assert!(f.ipv4.router_alert && f.ipv4.ttl == 1);
+    assert_eq!(board.command("groups"), "");
+    let stats = board.stats();
+    assert_eq!(Board::counter(&stats, "leaves_sent"), 1);
+    assert_eq!(Board::counter(&stats, "smoltcp_igmp_dropped"), 2, "smoltcp's report and Leave");
+}
+
+#[test]
+fn datagrams_for_the_joined_group_arrive_and_are_echoed() {
+    require_qemu!();
+    let mut board = Board::boot();
+    for i in 0..3 {
+        let payload = format!("hello {i}");
+        let group = g(BOOT_GROUP).to_ipv4();
+        board.send(&udp_frame(HOST_MAC, HOST_MAC, HOST_IP, group, 40_000, ECHO_PORT, payload.as_bytes()));
+        let echo = board.wait_for(ms(2_000), |r| r.udp().is_some_and(|u| u.dst_port == ECHO_PORT));
+        let echo = echo.and_then(|r| r.udp()).unwrap_or_else(|| panic!("no echo of {payload}"));
+        assert_eq!(echo.payload, payload.as_bytes());
+        assert_eq!((echo.src_mac, echo.dst_mac), (FIRMWARE_MAC, g(BOOT_GROUP).to_mac()));
+        assert_eq!((echo.src_ip, echo.dst_ip), (FIRMWARE_IP, group));
+        assert_eq!(echo.src_port, ECHO_PORT);
+    }
+    assert_eq!(Board::counter(&board.stats(), "echoed"), 3);
+}
+
+/// Sends five datagrams to `group` between two readings of the counters; returns the
+/// growth of `rx_nic` and `rx_filtered`, and whether anything was echoed.
+fn five_datagrams_to(board: &mut Board, group: &str) -> (u32, u32, bool) {
+    board.stats(); // resolves ARP for the replies, so that no ARP frame is counted below
+    let before = board.stats();
+    for i in 0..5u8 {
+        board.send(&udp_frame(HOST_MAC, HOST_MAC, HOST_IP, g(group).to_ipv4(), 40_000, ECHO_PORT, &[i]));
+    }
+    let echoed = board.collect(ms(500)).iter().any(|r| r.udp().is_some_and(|u| u.dst_port == ECHO_PORT));
+    let after = board.stats();
+    let grew = |name| Board::counter(&after, name) - Board::counter(&before, name);
+    (grew("rx_nic"), grew("rx_filtered"), echoed)
+}
+
+#[test]
+fn datagrams_for_a_group_in_another_bin_never_reach_the_firmware() {
+    require_qemu!();
+    assert_ne!(HashScheme::Lan9118.bin(g(OTHER_BIN).to_mac()), HashScheme::Lan9118.bin(g(BOOT_GROUP).to_mac()));
+    let mut board = Board::boot();
+    let (rx_nic, rx_filtered, echoed) = five_datagrams_to(&mut board, OTHER_BIN);
+    // The only frame the NIC let through is the second `stats` command.
+    assert_eq!((rx_nic, rx_filtered, echoed), (1, 0, false));
+}
+
+#[test]
+fn datagrams_for_a_group_in_the_same_bin_reach_the_nic_and_are_dropped_in_software() {
+    require_qemu!();
+    assert_eq!(g(SAME_BIN).to_mac(), MacAddr([0x01, 0x00, 0x5e, 0x02, 0x00, 0xfd]));
+    assert_eq!(HashScheme::Lan9118.bin(g(SAME_BIN).to_mac()), 57);
+    assert_eq!(HashScheme::Lan9118.bin(g(BOOT_GROUP).to_mac()), 57);
+    let mut board = Board::boot();
+    let (rx_nic, rx_filtered, echoed) = five_datagrams_to(&mut board, SAME_BIN);
+    assert_eq!((rx_nic, rx_filtered, echoed), (6, 5, false));
+}
+
+#[test]
+fn malformed_igmp_is_counted_and_ignored() {
+    require_qemu!();
+    let mut board = boot_with(&[]);
+    board.stats();
+    let before = board.stats();
+
+    let query = general_query(10);
+    let mut bad_igmp_checksum = query.clone();
+    *bad_igmp_checksum.last_mut().unwrap() ^= 0xff;
+    let mut bad_ip_checksum = query.clone();
+    bad_ip_checksum[24] ^= 0xff;
+    let truncated = query[..query.len() - 3].to_vec();
+    // A query for the group, to the group's address, in a frame to 224.0.0.1's MAC.
+    let specific = Message::V2Query { max_resp: 10, group: Some(g(BOOT_GROUP)) };
+    let mut mac_mismatch = igmp_frame(specific, HOST_MAC, HOST_IP, None);
+    mac_mismatch[..6].copy_from_slice(&GroupAddr::ALL_SYSTEMS.to_mac().0);
+    // An unknown IGMP type (0x99) with a correct checksum.
+    let mut unknown_type = query.clone();
+    unknown_type[38] = 0x99;
+    unknown_type[40..42].fill(0);
+    let sum = mcast::wire::checksum::compute(&unknown_type[38..]);
+    unknown_type[40..42].copy_from_slice(&sum.to_be_bytes());
+    for frame in [&bad_igmp_checksum, &bad_ip_checksum, &truncated, &mac_mismatch, &unknown_type] {
+        board.send(frame);
+    }
+    let frames = board.collect(ms(1_500));
+    assert!(igmp(&frames).is_empty(), "nothing answered: {:?}", igmp(&frames));
+    let after = board.stats();
+    let grew = |name| Board::counter(&after, name) - Board::counter(&before, name);
+    assert_eq!(grew("rx_malformed"), 5);
+    assert_eq!(grew("rx_igmp"), 0);
+    assert_eq!(grew("queries"), 0);
+    assert_eq!(board.command("groups"), BOOT_GROUP);
+
+    // Membership is intact: a good query is answered.
+    board.send(&query);
+    let answered = board.wait_for(ms(1_000) + SLACK, |r| r.igmp().is_some()).expect("a report");
+    assert_eq!(answered.igmp().unwrap().igmp, Message::V2Report { group: g(BOOT_GROUP) });
+}
+
+#[test]
+fn the_exit_command_stops_qemu_with_its_status() {
+    require_qemu!();
+    for (code, success) in [("0", true), ("1", false)] {
+        let mut board = Board::boot();
+        assert_eq!(board.command(&format!("exit {code}")), "bye");
+        let status = board.wait_exit(ms(5_000)).expect("QEMU exits");
+        assert_eq!(status.success(), success, "exit {code}: {status}");
+        assert!(board.output().contains("exit ("), "{}", board.output());
+    }
+}

@@ -1,0 +1,418 @@
+//! `mcast`: IPv4 multicast and IGMP from the command line.
+//!
+//! Subcommands: `map` (a group's MAC, scope, neighbours and hash bins), `encode` and
+//! `decode` (IGMP frames as hex, or from a pcap file), `send` and `recv` (multicast
+//! datagrams through the hosted adapter), `watch` (live IGMP on a Linux link) and `sim`
+//! (the simulated LAN). `--json` prints one JSON object per line.
+
+mod codec;
+mod json;
+mod net;
+mod sim_report;
+
+use std::io::Write as _;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use mcast::hosted::Interface;
+use mcast::sim::Happening;
+use mcast::{GroupAddr, MacAddr};
+
+const EXIT_CODES: &str = "\
+Exit status:
+  0  success
+  1  an operating-system error (socket, interface, file, permission)
+  2  invalid command line
+  3  malformed input: a frame that does not decode, bad hex, an unreadable capture
+  4  timed out: recv or watch got fewer than --count (or, without --count, nothing)
+     before --timeout";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mcast",
+    version,
+    about = "IPv4 multicast and IGMP: map groups, build and decode IGMP frames, send and receive multicast, watch a link, simulate a LAN",
+    after_help = EXIT_CODES
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show a group's MAC, scope, well-known name, whether routers forward it, the 31
+    /// other groups sharing its MAC and its hash bin on each supported NIC family
+    Map {
+        /// The IPv4 multicast group, e.g. 239.1.2.3
+        group: GroupAddr,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Build a complete IGMP Ethernet frame, framed as the RFCs prescribe (TTL 1,
+    /// Router Alert, TOS 0xc0, destination and MAC from the message), and print it as hex
+    Encode {
+        #[command(subcommand)]
+        message: EncodeCommand,
+    },
+    /// Decode Ethernet frames given as hex, or read from a pcap/pcapng file, layer by
+    /// layer; a frame that does not decode is reported with the exact error (exit 3)
+    Decode {
+        /// Frames as hex, one per argument (":", "-", "." and spaces between digits are
+        /// ignored)
+        #[arg(required_unless_present = "pcap", conflicts_with = "pcap")]
+        hex: Vec<String>,
+        /// Read the frames of this pcap or pcapng capture (Ethernet link type)
+        #[arg(long, value_name = "FILE")]
+        pcap: Option<PathBuf>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Send multicast datagrams (a sender need not join the group)
+    Send {
+        /// Destination group and UDP port, e.g. 239.1.2.3:5000
+        to: SocketAddrV4,
+        /// IP time-to-live of the datagrams: 1 stays on the link
+        #[arg(long, default_value_t = 1)]
+        ttl: u8,
+        /// Outgoing interface: its IPv4 address or its index ("default" lets the route
+        /// decide)
+        #[arg(long, short, value_name = "IP|INDEX", default_value = "default", value_parser = parse_interface)]
+        interface: Interface,
+        /// Local copies: whether receivers on this host get the datagrams
+        #[arg(long = "loop", value_enum, default_value_t = OnOff::On)]
+        loopback: OnOff,
+        /// How many datagrams to send
+        #[arg(long, short = 'n', default_value_t = 1)]
+        count: u64,
+        /// Milliseconds between datagrams
+        #[arg(long, default_value_t = 1000, value_name = "MS")]
+        interval: u64,
+        /// The payload (default: "mcast N", N counting from 1)
+        message: Option<String>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Join a group and print the datagrams that arrive, with sender and destination
+    /// (a receiver must join, on the interface the traffic arrives on)
+    Recv {
+        /// Group and UDP port to receive on, e.g. 239.1.2.3:5000 (the socket binds
+        /// 0.0.0.0:PORT)
+        on: SocketAddrV4,
+        /// Interface to join on: its IPv4 address or its index ("default" lets the route
+        /// decide)
+        #[arg(long, short, value_name = "IP|INDEX", default_value = "default", value_parser = parse_interface)]
+        interface: Interface,
+        /// Join for this source only (source-specific multicast)
+        #[arg(long, value_name = "IP")]
+        source: Option<Ipv4Addr>,
+        /// Local copies: whether datagrams sent from this host are received
+        #[arg(long = "loop", value_enum, default_value_t = OnOff::On)]
+        loopback: OnOff,
+        /// Stop after this many datagrams
+        #[arg(long, short = 'n')]
+        count: Option<u64>,
+        /// Stop after this many seconds (exit 4 if fewer than --count arrived)
+        #[arg(long, value_name = "S")]
+        timeout: Option<f64>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Print the IGMP frames on a link as they pass, decoded (Linux, needs CAP_NET_RAW)
+    Watch {
+        /// Interface name, e.g. eth0
+        #[arg(long, short, value_name = "NAME")]
+        interface: String,
+        /// Stop after this many IGMP frames
+        #[arg(long, short = 'n')]
+        count: Option<u64>,
+        /// Stop after this many seconds (exit 4 if fewer than --count arrived)
+        #[arg(long, value_name = "S")]
+        timeout: Option<f64>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Run the simulated LAN: a timeline of a querier and three hosts, then the
+    /// measured figures (report suppression, leave latency, election, IGMPv1, loss)
+    Sim {
+        /// Seed of the timeline's random choices
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print the timeline only
+        #[arg(long)]
+        no_figures: bool,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OnOff {
+    On,
+    Off,
+}
+
+#[derive(Debug, Args)]
+struct Output {
+    /// Print one JSON object per line instead of text
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct Source {
+    /// IPv4 source address of the frame
+    #[arg(long, value_name = "IP")]
+    src: Ipv4Addr,
+    /// Ethernet source address of the frame, e.g. 22:44:6f:0d:33:e4
+    #[arg(long, value_name = "MAC")]
+    src_mac: MacAddr,
+    #[command(flatten)]
+    output: Output,
+}
+
+#[derive(Debug, Subcommand)]
+enum EncodeCommand {
+    /// A membership query: general, or for one group with --group
+    Query {
+        /// Group-specific query for this group (default: general query)
+        #[arg(long)]
+        group: Option<GroupAddr>,
+        /// IGMP version: 1 (Max Resp 0), 2 (8 octets) or 3 (12 octets and more)
+        #[arg(long = "igmp", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=3))]
+        version: u8,
+        /// Max Resp in tenths of a second (v2: 1-255; v3: encoded as the exponential code)
+        #[arg(long, default_value_t = 100, value_name = "TENTHS")]
+        max_resp: u16,
+        /// v3: the Querier's Robustness Variable (0-7)
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=7))]
+        qrv: u8,
+        /// v3: the Querier's Query Interval in seconds
+        #[arg(long, default_value_t = 125, value_name = "SECONDS")]
+        qqi: u16,
+        /// v3: set the S flag (suppress router-side processing)
+        #[arg(long)]
+        suppress: bool,
+        /// v3: a source of a group-and-source-specific query (repeat for more)
+        #[arg(long = "source", value_name = "IP")]
+        sources: Vec<Ipv4Addr>,
+        #[command(flatten)]
+        from: Source,
+    },
+    /// A membership report (sent to the group itself)
+    Report {
+        /// The group reported
+        group: GroupAddr,
+        /// IGMP version of the report: 1 or 2
+        #[arg(long = "igmp", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=2))]
+        version: u8,
+        #[command(flatten)]
+        from: Source,
+    },
+    /// An IGMPv2 Leave Group (sent to 224.0.0.2)
+    Leave {
+        /// The group left
+        group: GroupAddr,
+        #[command(flatten)]
+        from: Source,
+    },
+    /// An IGMPv3 report (sent to 224.0.0.22) with one record per argument
+    #[command(name = "v3-report")]
+    V3Report {
+        /// TYPE:GROUP[:SOURCE,...], TYPE one of is-include, is-exclude, to-include,
+        /// to-exclude, allow, block; e.g. to-exclude:239.1.2.3 (a join) or
+        /// allow:232.1.1.1:10.0.0.1,10.0.0.2
+        #[arg(required = true, value_name = "RECORD", value_parser = parse_record)]
+        records: Vec<Record>,
+        #[command(flatten)]
+        from: Source,
+    },
+}
+
+type Record = (mcast::wire::igmp::RecordType, GroupAddr, Vec<Ipv4Addr>);
+
+fn parse_record(s: &str) -> Result<Record, String> {
+    codec::parse_record(s)
+}
+
+fn parse_interface(s: &str) -> Result<Interface, String> {
+    s.parse().map_err(|_| format!("{s:?} is neither an IPv4 address nor an interface index"))
+}
+
+/// Where a subcommand prints: text or JSON lines on standard output.
+pub struct Out {
+    /// One JSON object per line.
+    pub json: bool,
+    stdout: std::io::Stdout,
+}
+
+impl Out {
+    /// Prints one line.
+    pub fn line(&mut self, line: &str) {
+        let mut lock = self.stdout.lock();
+        let _ = writeln!(lock, "{line}");
+        let _ = lock.flush();
+    }
+
+    /// Prints text that ends with its own newline.
+    pub fn text(&mut self, text: &str) {
+        let mut lock = self.stdout.lock();
+        let _ = write!(lock, "{text}");
+        let _ = lock.flush();
+    }
+}
+
+/// Why a subcommand failed, with its exit status.
+#[derive(Debug)]
+pub struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    /// An operating-system error: exit 1.
+    pub fn error(message: String) -> Failure {
+        Failure { code: 1, message }
+    }
+
+    /// A command line that makes no sense: exit 2.
+    pub fn usage(message: impl ToString) -> Failure {
+        Failure { code: 2, message: message.to_string() }
+    }
+
+    /// Malformed input: exit 3.
+    pub fn malformed(message: String) -> Failure {
+        Failure { code: 3, message }
+    }
+
+    /// Timed out: exit 4.
+    pub fn timeout(message: String) -> Failure {
+        Failure { code: 4, message }
+    }
+}
+
+fn seconds(s: Option<f64>) -> Result<Option<Duration>, Failure> {
+    s.map(|s| Duration::try_from_secs_f64(s).map_err(|_| Failure::usage(format!("--timeout {s}: not a duration"))))
+        .transpose()
+}
+
+fn run(command: Command) -> Result<(), Failure> {
+    let out = |o: &Output| Out { json: o.json, stdout: std::io::stdout() };
+    match command {
+        Command::Map { group, output } => codec::map(&mut out(&output), group),
+        Command::Encode { message } => {
+            let (what, from) = match message {
+                EncodeCommand::Query { group, version, max_resp, qrv, qqi, suppress, sources, from } => {
+                    (codec::Encode::Query { group, version, max_resp, qrv, qqi, suppress, sources }, from)
+                }
+                EncodeCommand::Report { group, version, from } => (codec::Encode::Report { group, version }, from),
+                EncodeCommand::Leave { group, from } => (codec::Encode::Leave { group }, from),
+                EncodeCommand::V3Report { records, from } => (codec::Encode::V3Report { records }, from),
+            };
+            codec::encode(&mut out(&from.output), &what, from.src, from.src_mac)
+        }
+        Command::Decode { hex, pcap, output } => codec::decode(&mut out(&output), &hex, pcap.as_deref()),
+        Command::Send { to, ttl, interface, loopback, count, interval, message, output } => net::send(
+            &mut out(&output),
+            to,
+            ttl,
+            interface,
+            loopback == OnOff::On,
+            count,
+            Duration::from_millis(interval),
+            message.as_deref(),
+        ),
+        Command::Recv { on, interface, source, loopback, count, timeout, output } => {
+            net::recv(&mut out(&output), on, interface, source, loopback == OnOff::On, count, seconds(timeout)?)
+        }
+        Command::Watch { interface, count, timeout, output } => {
+            net::watch(&mut out(&output), &interface, count, seconds(timeout)?)
+        }
+        Command::Sim { seed, no_figures, output } => sim(&mut out(&output), seed, no_figures),
+    }
+}
+
+fn sim(out: &mut Out, seed: u64, no_figures: bool) -> Result<(), Failure> {
+    let records = sim_report::timeline(seed).map_err(|e| Failure::error(e.to_string()))?;
+    if out.json {
+        for r in &records {
+            let what = match r.what {
+                Happening::Sent(t) => format!("sends {} to {}", t.message, t.destination),
+                Happening::Event(e) => e.to_string(),
+                Happening::Join(g) => format!("joins {g}"),
+                Happening::Leave(g) => format!("leaves {g}"),
+            };
+            out.line(
+                &json::Object::new()
+                    .str("kind", "timeline")
+                    .num("at_ms", r.at.total_millis())
+                    .num("node", r.node.0)
+                    .str("what", &what)
+                    .finish(),
+            );
+        }
+    } else {
+        out.line(&format!("{}\n", sim_report::timeline_heading(seed)));
+        for r in &records {
+            out.line(&r.to_string());
+        }
+    }
+    if no_figures {
+        return Ok(());
+    }
+    let f = sim_report::Figures::measure();
+    if out.json {
+        let o = || json::Object::new().str("kind", "figure");
+        out.line(
+            &o().str("name", "suppression")
+                .num("members", 50)
+                .num("queries", f.queries)
+                .num("reports", f.reports)
+                .num("max_per_query", f.max_reports)
+                .finish(),
+        );
+        out.line(&o().str("name", "leave").num("worst_ms", f.worst_leave.as_millis()).finish());
+        out.line(
+            &o().str("name", "election")
+                .num("slowest_ms", f.slowest_election.as_millis())
+                .num("lower_always_wins", f.lower_always_wins)
+                .finish(),
+        );
+        out.line(
+            &o().str("name", "igmpv1")
+                .num("v1_reports", f.v1.v1_reports)
+                .num("v2_reports", f.v1.v2_reports)
+                .num("leaves", f.v1.leaves)
+                .finish(),
+        );
+        for row in &f.loss {
+            out.line(
+                &o().str("name", "loss")
+                    .num("robustness", row.robustness)
+                    .num("lost", row.lost)
+                    .num("attempted", row.attempted)
+                    .num("absent_samples", row.absent)
+                    .num("samples", row.samples)
+                    .finish(),
+            );
+        }
+    } else {
+        out.line("\nFigures (seeds 1..=10)\n");
+        out.text(&f.to_string());
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("mcast: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}

@@ -1,0 +1,795 @@
+//! The smoltcp 0.14 glue: IGMP by [`Host`], NIC filtering by [`FilterSet`], under a
+//! smoltcp [`Interface`] (feature `smoltcp`).
+//!
+//! smoltcp's own IGMP host has gaps (no random delays, no suppression, no Router Alert,
+//! a join before the address loses its report; see the README), and turning its
+//! `multicast` feature off also turns off the reception of multicast datagrams. So
+//! [`McastDevice`] sits between the `Interface` and the real `phy::Device`, and takes
+//! IGMP over while smoltcp keeps delivering the groups' datagrams:
+//!
+//! - **Received IGMP** (every IPv4 frame whose protocol field is 2) goes to the
+//!   [`Host`], parsed with [`Frame::parse`]; smoltcp never sees it. Frames that do not
+//!   parse are counted in [`DeviceStats::rx_malformed`]; the Host counts the ones that
+//!   parse but break its rules (TTL, destination) in [`HostStats`].
+//! - **Received IPv4 multicast** whose destination MAC the [`FilterSet`] does not
+//!   accept (the other MACs of a hash bin, or everything while the NIC passes all
+//!   multicast) is dropped and counted in [`DeviceStats::rx_filtered`]. Everything else
+//!   (unicast, broadcast, ARP, other multicast MACs) passes through untouched, without a
+//!   copy.
+//! - **IGMP that smoltcp sends** (it still sends a report on its own join and a Leave
+//!   on its own leave) is dropped and counted in [`DeviceStats::smoltcp_igmp_dropped`].
+//! - **The Host's messages** are framed with [`Frame::new`] (TTL 1, Router Alert, TOS
+//!   0xc0) and sent through the real device by [`McastDevice::poll`], whether or not
+//!   smoltcp has anything to send.
+//! - **[`join`](McastDevice::join) and [`leave`](McastDevice::leave)** keep four things
+//!   in step: smoltcp's group table (so it accepts the group's datagrams), the Host
+//!   (which reports), the FilterSet (the exact software filter) and the NIC's filter
+//!   (the [`Program`] pushed through [`MulticastFilter::apply`]).
+//!
+//! # Wiring
+//!
+//! Call [`McastDevice::poll`] where you would call `Interface::poll`, and sleep until
+//! [`McastDevice::poll_at`] (or the next frame).
+//!
+//! ```
+//! use mcast::MacAddr;
+//! use mcast::glue::smoltcp::{McastDevice, NoFilter};
+//! use mcast::membership::HostConfig;
+//! use smoltcp::iface::{Config, Interface, SocketSet};
+//! use smoltcp::phy::{Loopback, Medium};
+//! use smoltcp::time::Instant;
+//! use smoltcp::wire::{EthernetAddress, IpCidr, Ipv4Address};
+//!
+//! let mac = MacAddr([0x02, 0x00, 0x00, 0x00, 0x00, 0x01]);
+//! // Any smoltcp Ethernet device. A real NIC passes its `MulticastFilter` driver
+//! // (`drivers::lan9118::Lan9118`, ...) instead of `NoFilter`.
+//! let phy = Loopback::new(Medium::Ethernet);
+//! let mut device: McastDevice<_, _, 8> = McastDevice::new(phy, NoFilter, mac, HostConfig::default(), 0x5eed)?;
+//! let mut iface = Interface::new(Config::new(EthernetAddress(mac.0).into()), &mut device, Instant::ZERO);
+//! iface.update_ip_addrs(|a| a.push(IpCidr::new(Ipv4Address::new(10, 0, 0, 2).into(), 24)).unwrap());
+//! let mut sockets = SocketSet::new(vec![]);
+//!
+//! let now = Instant::from_millis(0);
+//! assert_eq!(device.join(&mut iface, now, Ipv4Address::new(239, 1, 2, 3)), Ok(true));
+//! assert!(iface.has_multicast_group(Ipv4Address::new(239, 1, 2, 3)));
+//!
+//! device.poll(now, &mut iface, &mut sockets); // instead of `iface.poll`
+//! assert_eq!(device.host().stats().reports_sent, 1); // ours: Router Alert, TTL 1
+//! assert_eq!(device.stats().smoltcp_igmp_dropped, 1); // smoltcp's own never left
+//! // Sleep until then (or until the next frame), and poll again.
+//! let _next = device.poll_at(now, &mut iface, &sockets);
+//! # Ok::<(), mcast::glue::smoltcp::Error>(())
+//! ```
+//!
+//! # Choices
+//!
+//! - **Dropping a received frame** hands smoltcp an empty frame (the real device's
+//!   receive token is consumed either way). smoltcp 0.14 skips empty frames explicitly
+//!   (`socket_ingress`), so it never sees a byte of the dropped one, and nothing is
+//!   copied: each frame is classified in place, in the receive token.
+//! - **Dropping a transmitted frame** needs its bytes before the real device's token
+//!   is consumed (a consumed token sends). smoltcp's IGMP frames are 42 octets, so
+//!   frames of up to 64 octets are staged in a 64-octet buffer on the stack, checked,
+//!   and copied into the real token unless they are IGMP; longer frames go straight
+//!   to the device, without a copy. IGMP sent through a smoltcp raw socket is not
+//!   supported (received IGMP never reaches one either).
+//! - **The Host's messages** go out from [`poll`](McastDevice::poll) and
+//!   [`poll_membership`](McastDevice::poll_membership), not from `transmit`, which
+//!   smoltcp only calls when it has something of its own to send. If the real device
+//!   has no transmit token, the message waits in a one-message slot and
+//!   [`poll_at`](McastDevice::poll_at) asks to be polled again at once.
+//! - **The interface address** is read from the `Interface` on every poll (its first
+//!   IPv4 address and prefix) and given to the Host, which announces every group when
+//!   one appears or changes. Joins made before there is an address (before DHCP, say)
+//!   are reported then, unlike smoltcp's own, which are lost.
+//! - **The NIC** is given the FilterSet's [`Program`] at once after every change of the
+//!   set (and the first one on the first poll). `apply` returning `WouldBlock` (the chip
+//!   is busy) or an error leaves the program pending, and every later poll retries it
+//!   until it is applied; [`nic_in_sync`](McastDevice::nic_in_sync) tells, and
+//!   [`nic_error`](McastDevice::nic_error) keeps the last error. Until then the NIC may
+//!   drop a newly joined group's frames or pass a left one's, which the software filter
+//!   drops.
+//! - **Only IPv4 multicast MACs** (01:00:5e:00:00:00 to 01:00:5e:7f:ff:ff) are
+//!   filtered in software: they are the ones the glue manages. Other multicast MACs
+//!   (IPv6's 33:33:…) pass to smoltcp; add them to the NIC's program with
+//!   [`add_mac`](McastDevice::add_mac).
+//! - **smoltcp's group table** (`IFACE_MAX_MULTICAST_GROUP_COUNT`, 4 unless a
+//!   `iface-max-multicast-group-count-*` feature of smoltcp says otherwise) must hold
+//!   the `N` groups of the wrapper; a join it cannot hold fails with
+//!   [`Error::InterfaceFull`] and changes nothing.
+//! - **No allocation, no panic** on any frame: every length is checked before use.
+
+use core::fmt;
+use core::net::Ipv4Addr;
+
+use smoltcp::iface::{Interface, PollResult, SocketSet};
+use smoltcp::phy::{self, Device, DeviceCapabilities, Medium, PacketMeta};
+use smoltcp::time::{Duration as SmolDuration, Instant as SmolInstant};
+use smoltcp::wire::IpCidr;
+
+use crate::addr::{GroupAddr, MacAddr};
+use crate::filter::{Capabilities, FilterError, FilterSet, MulticastFilter, OverflowPolicy, Program};
+use crate::membership::{ConfigError, GroupInfo, Host, HostConfig, Instant, IpMeta, MembershipError, Transmit};
+use crate::wire::frame::Frame;
+
+#[cfg(doc)]
+use crate::membership::HostStats;
+
+/// Frames up to this long are staged on transmit to be checked for IGMP.
+const STAGE_LEN: usize = 64;
+
+/// Why a join, a leave or the construction of a [`McastDevice`] failed. Whatever the
+/// error, nothing changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Error {
+    /// The Host refused: not a joinable group, its table is full, not joined…
+    Membership(MembershipError),
+    /// The FilterSet refused: full, no exact slot left under
+    /// [`OverflowPolicy::Reject`], or a policy the NIC cannot follow.
+    Filter(FilterError),
+    /// smoltcp's multicast group table is full (raise its
+    /// `iface-max-multicast-group-count-*` feature).
+    InterfaceFull,
+    /// The Host configuration is out of range.
+    Config(ConfigError),
+    /// The device is not an Ethernet device: the glue reads and writes Ethernet frames.
+    NotEthernet,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Membership(e) => write!(f, "membership: {e}"),
+            Error::Filter(e) => write!(f, "filter: {e}"),
+            Error::InterfaceFull => f.write_str("smoltcp multicast group table full"),
+            Error::Config(e) => write!(f, "configuration: {e}"),
+            Error::NotEthernet => f.write_str("not an Ethernet device"),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+impl From<MembershipError> for Error {
+    fn from(e: MembershipError) -> Error {
+        Error::Membership(e)
+    }
+}
+
+impl From<FilterError> for Error {
+    fn from(e: FilterError) -> Error {
+        Error::Filter(e)
+    }
+}
+
+/// What the glue counted; the counters wrap at `u32::MAX`. The Host's own counters are
+/// in [`McastDevice::host`]`().stats()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct DeviceStats {
+    /// Frames received from the real device.
+    pub rx_frames: u32,
+    /// IGMP frames that parsed and went to the Host.
+    pub rx_igmp: u32,
+    /// IGMP frames that did not parse ([`Frame::parse`] refused them: bad checksum,
+    /// truncated, fragmented, MAC not matching the group, unknown type…), dropped.
+    pub rx_malformed: u32,
+    /// IPv4 multicast frames for a MAC the FilterSet does not accept, dropped.
+    pub rx_filtered: u32,
+    /// IGMP frames smoltcp tried to send, dropped.
+    pub smoltcp_igmp_dropped: u32,
+    /// The Host's messages handed to the real device.
+    pub tx_igmp: u32,
+    /// Times the real device had no transmit token for a Host message (it waits).
+    pub tx_deferred: u32,
+    /// Programs the NIC accepted.
+    pub nic_applied: u32,
+    /// `apply` calls that returned `WouldBlock` (retried on the next poll).
+    pub nic_busy: u32,
+    /// `apply` calls that returned an error (retried on the next poll).
+    pub nic_errors: u32,
+}
+
+/// A [`MulticastFilter`] for devices without a multicast filter, or whose filter is
+/// left to pass all multicast: accepts every program and does nothing. Filtering is
+/// then done in software only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct NoFilter;
+
+impl MulticastFilter for NoFilter {
+    type Error = core::convert::Infallible;
+
+    /// No slot, no hash, a pass-all "bit": the FilterSet's best policy for it is
+    /// [`OverflowPolicy::AllMulticast`].
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { exact_slots: 0, hash: None, pass_all_multicast: true }
+    }
+
+    fn apply(&mut self, _program: &Program) -> nb::Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// The state the receive path needs: the Host, the FilterSet and the counters.
+#[derive(Debug, Clone)]
+struct Core<const N: usize> {
+    host: Host<N>,
+    set: FilterSet<N>,
+    stats: DeviceStats,
+}
+
+impl<const N: usize> Core<N> {
+    /// Looks at one received frame: hands IGMP to the Host, counts what it drops.
+    /// Returns whether smoltcp should see the frame.
+    fn receive(&mut self, now: Instant, frame: &[u8]) -> bool {
+        let stats = &mut self.stats;
+        stats.rx_frames = stats.rx_frames.wrapping_add(1);
+        if is_igmp(frame) {
+            match Frame::parse(frame) {
+                Ok(f) => {
+                    stats.rx_igmp = stats.rx_igmp.wrapping_add(1);
+                    self.host.receive_message(now, &IpMeta::from(&f.ipv4), &f.igmp);
+                }
+                Err(_) => stats.rx_malformed = stats.rx_malformed.wrapping_add(1),
+            }
+            return false;
+        }
+        let Some(&[a, b, c, d, e, f]) = frame.get(..6) else { return true };
+        let dst = MacAddr([a, b, c, d, e, f]);
+        if dst.is_ipv4_multicast() && !self.set.accepts(dst) {
+            stats.rx_filtered = stats.rx_filtered.wrapping_add(1);
+            return false;
+        }
+        true
+    }
+}
+
+/// Whether an Ethernet frame carries IPv4 with protocol 2 (IGMP), whatever else is in
+/// it.
+fn is_igmp(frame: &[u8]) -> bool {
+    // EtherType at 12..14, IPv4 protocol at 14 + 9.
+    frame.get(12..14) == Some(&[0x08, 0x00]) && frame.get(23) == Some(&2)
+}
+
+/// smoltcp's time (microseconds, signed) as the Host's (milliseconds, unsigned).
+fn to_host_time(t: SmolInstant) -> Instant {
+    Instant::from_millis(u64::try_from(t.total_micros()).map_or(0, div_1000))
+}
+
+/// `n / 1000` with 32-bit divisions only (long division in 16-bit digits): 32-bit
+/// targets have no 64-bit divide instruction, and the library's routines cost up to
+/// about a kilobyte of flash.
+fn div_1000(n: u64) -> u64 {
+    let mut quotient = 0u64;
+    let mut rest = 0u32;
+    for shift in [48, 32, 16, 0] {
+        // rest < 1000, so this fits in 26 bits.
+        let digit = (rest << 16) | ((n >> shift) as u32 & 0xffff);
+        quotient = (quotient << 16) | u64::from(digit / 1000);
+        rest = digit % 1000;
+    }
+    quotient
+}
+
+/// The Host's time as smoltcp's, saturating where smoltcp's would overflow.
+fn to_smol_time(t: Instant) -> SmolInstant {
+    let max = i64::MAX / 1000;
+    SmolInstant::from_millis(i64::try_from(t.total_millis()).unwrap_or(max).min(max))
+}
+
+/// The interface's first IPv4 address and its prefix length.
+fn ipv4_cidr(iface: &Interface) -> Option<(Ipv4Addr, u8)> {
+    iface.ip_addrs().iter().find_map(|cidr| match cidr {
+        IpCidr::Ipv4(c) => Some((c.address(), c.prefix_len())),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    })
+}
+
+/// A smoltcp `phy::Device` that runs IGMP with [`Host`] and filters multicast with
+/// [`FilterSet`] and the NIC filter `F`, in front of the real device `D`, for up to `N`
+/// groups. See the [module docs](self).
+pub struct McastDevice<D, F: MulticastFilter, const N: usize> {
+    device: D,
+    filter: F,
+    mac: MacAddr,
+    core: Core<N>,
+    /// Counted apart from `core`: the transmit token borrows it beside the device.
+    smoltcp_igmp_dropped: u32,
+    /// A Host message the device had no token for.
+    pending_tx: Option<Transmit>,
+    /// The FilterSet changed and the NIC has not accepted its program yet.
+    nic_pending: bool,
+    nic_error: Option<F::Error>,
+}
+
+impl<D, F, const N: usize> fmt::Debug for McastDevice<D, F, N>
+where
+    D: fmt::Debug,
+    F: MulticastFilter + fmt::Debug,
+    F::Error: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("McastDevice")
+            .field("device", &self.device)
+            .field("filter", &self.filter)
+            .field("mac", &self.mac)
+            .field("host", &self.core.host)
+            .field("set", &self.core.set)
+            .field("stats", &self.stats())
+            .field("pending_tx", &self.pending_tx)
+            .field("nic_pending", &self.nic_pending)
+            .field("nic_error", &self.nic_error)
+            .finish()
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl<D, F: MulticastFilter, const N: usize> defmt::Format for McastDevice<D, F, N> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "McastDevice {{ mac: {}, groups: {}, stats: {}, nic_in_sync: {} }}",
+            self.mac,
+            self.core.host.len(),
+            self.stats(),
+            !self.nic_pending
+        )
+    }
+}
+
+impl<D: Device, F: MulticastFilter, const N: usize> McastDevice<D, F, N> {
+    /// Wraps `device`, whose multicast filter is `filter` and whose MAC is `mac` (the
+    /// source of the IGMP frames; the interface's own). The FilterSet places MACs by
+    /// the best policy the filter supports ([`OverflowPolicy::best_for`]); `config` and
+    /// `seed` are the Host's (give each device its own seed: its MAC, a hardware RNG).
+    ///
+    /// The NIC is programmed on the first poll.
+    pub fn new(device: D, filter: F, mac: MacAddr, config: HostConfig, seed: u64) -> Result<Self, Error> {
+        let policy = OverflowPolicy::best_for(&filter.capabilities());
+        Self::with_policy(device, filter, mac, config, seed, policy)
+    }
+
+    /// [`new`](Self::new) with the FilterSet's overflow policy chosen: what to do once
+    /// the NIC's exact slots are taken.
+    pub fn with_policy(
+        device: D,
+        filter: F,
+        mac: MacAddr,
+        config: HostConfig,
+        seed: u64,
+        policy: OverflowPolicy,
+    ) -> Result<Self, Error> {
+        if device.capabilities().medium != Medium::Ethernet {
+            return Err(Error::NotEthernet);
+        }
+        let set = FilterSet::new(filter.capabilities(), policy)?;
+        let host = Host::new(config, seed).map_err(Error::Config)?;
+        Ok(McastDevice {
+            device,
+            filter,
+            mac,
+            core: Core { host, set, stats: DeviceStats::default() },
+            smoltcp_igmp_dropped: 0,
+            pending_tx: None,
+            nic_pending: true,
+            nic_error: None,
+        })
+    }
+
+    /// Joins `group` once more, for a socket, say. Returns whether membership changed
+    /// (the first join). The first join adds the group to smoltcp's table (its
+    /// datagrams are delivered), to the Host (it is reported on the next poll), to the
+    /// FilterSet, and pushes the new program to the NIC.
+    ///
+    /// Errors change nothing: [`Error::Membership`] (not a joinable group, Host table
+    /// full, joined 65535 times), [`Error::Filter`] (FilterSet full or no slot),
+    /// [`Error::InterfaceFull`].
+    pub fn join(&mut self, iface: &mut Interface, now: SmolInstant, group: impl Into<Ipv4Addr>) -> Result<bool, Error> {
+        let group = joinable(group.into())?;
+        let now = to_host_time(now);
+        let core = &mut self.core;
+        let first = !core.host.is_member(group);
+        if !first {
+            return core.host.join(now, group).map_err(Error::from);
+        }
+        let mac_added = core.set.add_group(group)?;
+        if iface.join_multicast_group(group.to_ipv4()).is_err() {
+            // Undo: the group was new to the set, so this removes what was added.
+            let _ = core.set.remove_group(group);
+            return Err(Error::InterfaceFull);
+        }
+        match core.host.join(now, group) {
+            Ok(changed) => {
+                if mac_added {
+                    self.push_program();
+                }
+                Ok(changed)
+            }
+            Err(e) => {
+                // smoltcp had the group in Joining (or Leaving) state: leaving removes it
+                // (or returns it to Leaving) without anything sent for it.
+                let _ = iface.leave_multicast_group(group.to_ipv4());
+                let _ = core.set.remove_group(group);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Leaves `group` once. Returns whether membership ended (the last leave): the
+    /// group then leaves smoltcp's table, the FilterSet and the NIC, and the Host sends
+    /// a Leave on the next poll if it was the last to report the group.
+    ///
+    /// Leaving a group not joined is [`Error::Membership`]`(`[`MembershipError::NotJoined`]`)`.
+    pub fn leave(
+        &mut self,
+        iface: &mut Interface,
+        now: SmolInstant,
+        group: impl Into<Ipv4Addr>,
+    ) -> Result<bool, Error> {
+        let group = joinable(group.into())?;
+        let changed = self.core.host.leave(to_host_time(now), group)?;
+        if changed {
+            // The MAC was added when the group was first joined: removing cannot fail.
+            if self.core.set.remove_group(group)? {
+                self.push_program();
+            }
+            let _ = iface.leave_multicast_group(group.to_ipv4());
+        }
+        Ok(changed)
+    }
+
+    /// Adds a multicast MAC to the NIC's program, beside the groups' (IPv6's
+    /// 33:33:00:00:00:01, a vendor protocol's). Returns whether the program changed.
+    /// Such MACs are not filtered in software: only IPv4 multicast MACs are.
+    pub fn add_mac(&mut self, mac: MacAddr) -> Result<bool, Error> {
+        let added = self.core.set.add(mac)?;
+        if added {
+            self.push_program();
+        }
+        Ok(added)
+    }
+
+    /// Removes a MAC added with [`add_mac`](Self::add_mac). Returns whether the program
+    /// changed.
+    pub fn remove_mac(&mut self, mac: MacAddr) -> Result<bool, Error> {
+        let removed = self.core.set.remove(mac)?;
+        if removed {
+            self.push_program();
+        }
+        Ok(removed)
+    }
+
+    /// Passes every multicast frame to smoltcp (a capture, a multicast router), or stops
+    /// doing so; the NIC is told too. Membership is unchanged.
+    pub fn set_all_multicast(&mut self, on: bool) -> Result<(), Error> {
+        self.core.set.set_all_multicast(on)?;
+        self.push_program();
+        Ok(())
+    }
+
+    /// The link came (back) up: the Host announces every group again on the next poll.
+    pub fn link_up(&mut self, now: SmolInstant) {
+        self.core.host.link_up(to_host_time(now));
+    }
+
+    /// Runs the membership duties (see [`poll_membership`](Self::poll_membership)) and
+    /// `iface.poll` over this device, then the membership duties again so that answers
+    /// to what was just received go out at once. Returns what `iface.poll` returned.
+    pub fn poll(&mut self, now: SmolInstant, iface: &mut Interface, sockets: &mut SocketSet<'_>) -> PollResult {
+        self.poll_membership(now, iface);
+        let result = iface.poll(now, self, sockets);
+        self.poll_membership(now, iface);
+        result
+    }
+
+    /// The membership duties alone, for applications that call smoltcp's lower-level
+    /// `poll_ingress_single`/`poll_egress`: gives the Host the interface's address,
+    /// retries a pending NIC program, and sends every Host message that is due. Call it
+    /// after smoltcp's poll functions.
+    pub fn poll_membership(&mut self, now: SmolInstant, iface: &Interface) {
+        let t = to_host_time(now);
+        let address = ipv4_cidr(iface);
+        if address != self.core.host.address() {
+            self.core.host.set_address(t, address);
+        }
+        if self.nic_pending {
+            self.apply_program();
+        }
+        while let Some(tx) = self.pending_tx.take().or_else(|| self.core.host.poll_transmit(t)) {
+            let Some(token) = self.device.transmit(now) else {
+                self.core.stats.tx_deferred = self.core.stats.tx_deferred.wrapping_add(1);
+                self.pending_tx = Some(tx);
+                break;
+            };
+            let frame = Frame::new(tx.message, self.mac, tx.source);
+            // `emit` cannot fail into a buffer of `buffer_len` octets; a device that
+            // gives a shorter one gets a frame of zeros rather than a panic.
+            let _ = phy::TxToken::consume(token, frame.buffer_len(), |buf| frame.emit(buf));
+            self.core.stats.tx_igmp = self.core.stats.tx_igmp.wrapping_add(1);
+        }
+    }
+
+    /// When to poll next: the earliest of smoltcp's `poll_at` and the Host's next
+    /// report, or `now` while a Host message or a NIC program waits for the device.
+    pub fn poll_at(&mut self, now: SmolInstant, iface: &mut Interface, sockets: &SocketSet<'_>) -> Option<SmolInstant> {
+        let ours = if self.pending_tx.is_some() || self.nic_pending {
+            Some(now)
+        } else {
+            self.core.host.poll_at().map(to_smol_time)
+        };
+        match (iface.poll_at(now, sockets), ours) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// [`poll_at`](Self::poll_at) as a delay from `now` (zero if already due).
+    pub fn poll_delay(
+        &mut self,
+        now: SmolInstant,
+        iface: &mut Interface,
+        sockets: &SocketSet<'_>,
+    ) -> Option<SmolDuration> {
+        self.poll_at(now, iface, sockets).map(|at| if at > now { at - now } else { SmolDuration::ZERO })
+    }
+
+    /// The FilterSet changed: program the NIC now, or on a later poll.
+    fn push_program(&mut self) {
+        self.nic_pending = true;
+        self.apply_program();
+    }
+
+    fn apply_program(&mut self) {
+        let program = self.core.set.program();
+        let stats = &mut self.core.stats;
+        match self.filter.apply(&program) {
+            Ok(()) => {
+                stats.nic_applied = stats.nic_applied.wrapping_add(1);
+                self.nic_pending = false;
+                self.nic_error = None;
+            }
+            Err(nb::Error::WouldBlock) => stats.nic_busy = stats.nic_busy.wrapping_add(1),
+            Err(nb::Error::Other(e)) => {
+                stats.nic_errors = stats.nic_errors.wrapping_add(1);
+                self.nic_error = Some(e);
+            }
+        }
+    }
+}
+
+impl<D, F: MulticastFilter, const N: usize> McastDevice<D, F, N> {
+    /// The joined groups, with their join counts and report states (224.0.0.1, always
+    /// a member, is not listed).
+    pub fn groups(&self) -> impl Iterator<Item = GroupInfo> + '_ {
+        self.core.host.groups()
+    }
+
+    /// Whether `group`'s datagrams are delivered (224.0.0.1 always is).
+    pub fn is_member(&self, group: GroupAddr) -> bool {
+        self.core.host.is_member(group)
+    }
+
+    /// The Host: its groups, address, and counters ([`Host::stats`]).
+    pub fn host(&self) -> &Host<N> {
+        &self.core.host
+    }
+
+    /// The FilterSet: the MACs the NIC is told to accept, the bins they use.
+    pub fn filter_set(&self) -> &FilterSet<N> {
+        &self.core.set
+    }
+
+    /// The glue's counters.
+    pub fn stats(&self) -> DeviceStats {
+        DeviceStats { smoltcp_igmp_dropped: self.smoltcp_igmp_dropped, ..self.core.stats }
+    }
+
+    /// Whether the NIC runs the FilterSet's current program.
+    pub fn nic_in_sync(&self) -> bool {
+        !self.nic_pending
+    }
+
+    /// The last error the NIC filter returned, if the program it refused is still
+    /// pending. Cleared once a program is applied.
+    pub fn nic_error(&self) -> Option<&F::Error> {
+        self.nic_error.as_ref()
+    }
+
+    /// The MAC the Host's frames are sent from.
+    pub fn mac(&self) -> MacAddr {
+        self.mac
+    }
+
+    /// Changes the MAC the Host's frames are sent from (after `Interface::set_hardware_addr`).
+    pub fn set_mac(&mut self, mac: MacAddr) {
+        self.mac = mac;
+    }
+
+    /// The real device.
+    pub fn device(&self) -> &D {
+        &self.device
+    }
+
+    /// The real device, mutably (to service it; its frames should keep flowing through
+    /// the wrapper).
+    pub fn device_mut(&mut self) -> &mut D {
+        &mut self.device
+    }
+
+    /// The NIC filter.
+    pub fn filter(&self) -> &F {
+        &self.filter
+    }
+
+    /// The real device and the NIC filter back.
+    pub fn into_parts(self) -> (D, F) {
+        (self.device, self.filter)
+    }
+}
+
+/// Checks that `addr` is a group one can join.
+fn joinable(addr: Ipv4Addr) -> Result<GroupAddr, Error> {
+    let group = GroupAddr::from_ipv4(addr).map_err(|_| MembershipError::NotMulticast)?;
+    if group.is_joinable() { Ok(group) } else { Err(MembershipError::NotJoinable.into()) }
+}
+
+impl<D: Device, F: MulticastFilter, const N: usize> Device for McastDevice<D, F, N> {
+    type RxToken<'a>
+        = RxToken<'a, D::RxToken<'a>, N>
+    where
+        Self: 'a;
+    type TxToken<'a>
+        = TxToken<'a, D::TxToken<'a>>
+    where
+        Self: 'a;
+
+    fn receive(&mut self, timestamp: SmolInstant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        let (rx, tx) = self.device.receive(timestamp)?;
+        Some((
+            RxToken { inner: rx, core: &mut self.core, now: to_host_time(timestamp) },
+            TxToken { inner: tx, dropped: &mut self.smoltcp_igmp_dropped },
+        ))
+    }
+
+    fn transmit(&mut self, timestamp: SmolInstant) -> Option<Self::TxToken<'_>> {
+        let tx = self.device.transmit(timestamp)?;
+        Some(TxToken { inner: tx, dropped: &mut self.smoltcp_igmp_dropped })
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        self.device.capabilities()
+    }
+}
+
+/// The receive token of a [`McastDevice`]: the real device's, classified on
+/// consumption. IGMP goes to the Host and unwanted multicast is dropped; smoltcp then
+/// gets an empty frame, which it skips.
+pub struct RxToken<'a, T, const N: usize> {
+    inner: T,
+    core: &'a mut Core<N>,
+    now: Instant,
+}
+
+impl<T: phy::RxToken, const N: usize> phy::RxToken for RxToken<'_, T, N> {
+    fn consume<R, G>(self, f: G) -> R
+    where
+        G: FnOnce(&[u8]) -> R,
+    {
+        let RxToken { inner, core, now } = self;
+        inner.consume(|frame| if core.receive(now, frame) { f(frame) } else { f(&[]) })
+    }
+
+    fn meta(&self) -> PacketMeta {
+        self.inner.meta()
+    }
+}
+
+/// The transmit token of a [`McastDevice`]: the real device's, with IGMP frames
+/// dropped (see the [module docs](self#choices)).
+pub struct TxToken<'a, T> {
+    inner: T,
+    dropped: &'a mut u32,
+}
+
+impl<T: phy::TxToken> phy::TxToken for TxToken<'_, T> {
+    fn consume<R, G>(self, len: usize, f: G) -> R
+    where
+        G: FnOnce(&mut [u8]) -> R,
+    {
+        let mut stage = [0u8; STAGE_LEN];
+        match stage.get_mut(..len) {
+            Some(staged) => {
+                let result = f(staged);
+                forward_unless_igmp(self.inner, staged, self.dropped);
+                result
+            }
+            None => self.inner.consume(len, f),
+        }
+    }
+
+    fn set_meta(&mut self, meta: PacketMeta) {
+        self.inner.set_meta(meta)
+    }
+}
+
+/// Sends a staged frame through `inner` unless it is IGMP, which is counted in
+/// `dropped` instead. Apart from `consume`, which smoltcp instantiates once per call
+/// site, so that this part exists once.
+#[inline(never)]
+fn forward_unless_igmp<T: phy::TxToken>(inner: T, staged: &[u8], dropped: &mut u32) {
+    if is_igmp(staged) {
+        *dropped = dropped.wrapping_add(1);
+        return;
+    }
+    inner.consume(staged.len(), |buf| {
+        for (to, from) in buf.iter_mut().zip(staged) {
+            *to = *from;
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn igmp_is_recognised_by_ethertype_and_protocol_only() {
+        let mut frame = [0u8; 24];
+        frame[12] = 0x08;
+        frame[23] = 2;
+        assert!(is_igmp(&frame));
+        assert!(!is_igmp(&frame[..23]), "too short to carry a protocol field");
+        frame[23] = 17;
+        assert!(!is_igmp(&frame));
+        frame[23] = 2;
+        frame[12] = 0x86;
+        frame[13] = 0xdd;
+        assert!(!is_igmp(&frame));
+        assert!(!is_igmp(&[]));
+    }
+
+    #[test]
+    fn div_1000_divides() {
+        for n in [0, 1, 999, 1000, 1001, 65_535_999, 1 << 32, (1 << 48) + 12_345, u64::MAX - 1, u64::MAX] {
+            assert_eq!(div_1000(n), n / 1000, "{n}");
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..10_000 {
+            x = x.rotate_left(7).wrapping_mul(0x2545_f491_4f6c_dd1d);
+            assert_eq!(div_1000(x), x / 1000, "{x}");
+        }
+    }
+
+    #[test]
+    fn time_conversions_saturate() {
+        assert_eq!(to_host_time(SmolInstant::from_millis(-5)), Instant::ZERO);
+        assert_eq!(to_host_time(SmolInstant::from_millis(1234)), Instant::from_millis(1234));
+        assert_eq!(to_smol_time(Instant::from_millis(1234)), SmolInstant::from_millis(1234));
+        let end = to_smol_time(Instant::from_millis(u64::MAX));
+        assert_eq!(end, SmolInstant::from_millis(i64::MAX / 1000));
+    }
+
+    #[test]
+    fn the_receive_path_never_panics_on_short_frames() {
+        let caps = Capabilities { exact_slots: 0, hash: None, pass_all_multicast: true };
+        let mut core: Core<4> = Core {
+            host: Host::new(HostConfig::default(), 1).unwrap(),
+            set: FilterSet::new(caps, OverflowPolicy::AllMulticast).unwrap(),
+            stats: DeviceStats::default(),
+        };
+        let mut igmp = [0u8; 64];
+        igmp[..6].copy_from_slice(&[0x01, 0x00, 0x5e, 0x00, 0x00, 0x01]);
+        igmp[12] = 0x08;
+        igmp[23] = 2;
+        for len in 0..=igmp.len() {
+            let pass = core.receive(Instant::ZERO, &igmp[..len]);
+            assert_eq!(pass, len < 24, "length {len}");
+        }
+        assert_eq!(core.stats.rx_malformed, 64 - 24 + 1);
+        assert_eq!(core.stats.rx_frames, 65);
+    }
+}

@@ -1,0 +1,240 @@
+//! The Linux kernel as a live peer: network namespaces joined by veth links, made and
+//! removed by each test, with the `mcast` tool running inside them.
+//!
+//! Needs root and `ip` (iproute2). Without them the tests print why and skip, except
+//! under `CI=true`, where they fail. Every namespace is named after the test and the
+//! process id and is deleted when the test ends, also when it fails; traffic stays on
+//! the veth links between them.
+#![cfg(target_os = "linux")]
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+const MCAST: &str = env!("CARGO_BIN_EXE_mcast");
+
+/// Whether the lab can be built here; if not, says why (and fails under CI).
+fn lab_available() -> bool {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(2) == Some("0")))
+        .unwrap_or(false);
+    let ip = Command::new("ip").arg("-V").output().is_ok_and(|o| o.status.success());
+    let why = match (root, ip) {
+        (true, true) => return true,
+        (false, _) => "not running as root (network namespaces need CAP_SYS_ADMIN)",
+        (true, false) => "`ip` (iproute2) is not installed",
+    };
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("CI=true: the namespace tests must run, but {why}");
+    }
+    println!("skipped: {why}");
+    false
+}
+
+/// Network namespaces that are deleted (with every link in them) when dropped.
+struct Lab {
+    prefix: String,
+    namespaces: Vec<String>,
+}
+
+impl Lab {
+    fn new(test: &str) -> Lab {
+        Lab { prefix: format!("mc{}{test}", std::process::id()), namespaces: Vec::new() }
+    }
+
+    /// Creates namespace `name` (with `lo` up) and returns its full name.
+    fn namespace(&mut self, name: &str) -> String {
+        let full = format!("{}{name}", self.prefix);
+        ip(&["netns", "add", &full]);
+        self.namespaces.push(full.clone());
+        ip(&["-n", &full, "link", "set", "lo", "up"]);
+        full
+    }
+
+    /// `mcast ARGS` inside namespace `ns`, waited for.
+    fn mcast(&self, ns: &str, args: &[&str]) -> Output {
+        Command::new("ip").args(["netns", "exec", ns, MCAST]).args(args).output().expect("run mcast")
+    }
+
+    /// `mcast ARGS` inside `ns`, running; returns once its first line on standard
+    /// error (`listening on …`, `watching …`) says it is ready.
+    fn spawn(&self, ns: &str, args: &[&str]) -> Running {
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", ns, MCAST])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn mcast");
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let mut ready = String::new();
+        err.read_line(&mut ready).unwrap();
+        Running { child, err, ready }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for ns in &self.namespaces {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+struct Running {
+    child: Child,
+    err: BufReader<std::process::ChildStderr>,
+    ready: String,
+}
+
+impl Running {
+    /// Waits for the program: exit code, standard output, the rest of standard error.
+    fn finish(mut self) -> (Option<i32>, String, String) {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut self.err, &mut rest);
+        let out = self.child.wait_with_output().unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap(), rest)
+    }
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(out.status.success(), "ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+}
+
+/// Namespaces `a` (10.99.0.1 on `va`) and `b` (10.99.0.2 on `vb`) joined by a veth
+/// pair, IGMPv2 forced on both.
+fn two_hosts(lab: &mut Lab) -> (String, String) {
+    let a = lab.namespace("a");
+    let b = lab.namespace("b");
+    ip(&["link", "add", "va", "netns", &a, "type", "veth", "peer", "name", "vb", "netns", &b]);
+    for (ns, dev, addr) in [(&a, "va", "10.99.0.1/24"), (&b, "vb", "10.99.0.2/24")] {
+        ip(&["-n", ns, "addr", "add", addr, "dev", dev]);
+        let sysctl = format!("net.ipv4.conf.{dev}.force_igmp_version=2");
+        let status = Command::new("ip")
+            .args(["netns", "exec", ns, "sysctl", "-qw", "net.ipv4.conf.all.force_igmp_version=2", &sysctl])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        ip(&["-n", ns, "link", "set", dev, "up"]);
+    }
+    (a, b)
+}
+
+#[test]
+fn loopback_on_and_off_between_two_namespaces() {
+    if !lab_available() {
+        return;
+    }
+    let mut lab = Lab::new("loop");
+    let (a, b) = two_hosts(&mut lab);
+    let recv = |ns: &str, addr: &str, extra: &[&str]| {
+        let args = [&["recv", "239.1.2.3:5000", "-i", addr, "-n", "1", "--timeout", "2"][..], extra].concat();
+        lab.spawn(ns, &args)
+    };
+    let send = |lp: &str| {
+        let out = lab.mcast(
+            &a,
+            &["send", "239.1.2.3:5000", "-i", "10.99.0.1", "--loop", lp, "-n", "4", "--interval", "100", lp],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+
+    // Loop off at the sender: the host on the other end of the link gets it, the
+    // sender's own host does not (on `lo` the option would change nothing).
+    let local = recv(&a, "10.99.0.1", &[]);
+    let remote = recv(&b, "10.99.0.2", &[]);
+    assert_eq!(local.ready, "listening on 239.1.2.3:5000 (interface 10.99.0.1, loop on)\n");
+    send("off");
+    let (code, out, _) = remote.finish();
+    assert_eq!(code, Some(0));
+    assert!(
+        out.starts_with("from 10.99.0.1:") && out.ends_with(" to 239.1.2.3 via interface 2: 3 octets: off\n"),
+        "{out}"
+    );
+    let (code, out, err) = local.finish();
+    assert_eq!((code, out.as_str()), (Some(4), ""), "no local copy with loop off: {err}");
+
+    // Loop on: both.
+    let local = recv(&a, "10.99.0.1", &[]);
+    let remote = recv(&b, "10.99.0.2", &[]);
+    send("on");
+    for r in [local, remote] {
+        let (code, out, err) = r.finish();
+        assert_eq!(code, Some(0), "{err}");
+        assert!(out.ends_with(": 2 octets: on\n"), "{out}");
+    }
+
+    // Loop off at the receiver: the adapter drops local copies there too, as Windows
+    // does, although Linux decides at the sender.
+    let local = recv(&a, "10.99.0.1", &["--loop", "off"]);
+    let remote = recv(&b, "10.99.0.2", &["--loop", "off"]);
+    send("on");
+    let (code, out, _) = remote.finish();
+    assert_eq!(code, Some(0), "a remote sender is not a local copy");
+    assert!(out.ends_with(": 2 octets: on\n"), "{out}");
+    let (code, out, _) = local.finish();
+    assert_eq!((code, out.as_str()), (Some(4), ""));
+}
+
+#[test]
+fn the_kernels_igmp_reports_are_captured_and_decoded() {
+    if !lab_available() {
+        return;
+    }
+    let mut lab = Lab::new("rep");
+    let (a, b) = two_hosts(&mut lab);
+    let watch = lab.spawn(&b, &["watch", "-i", "vb", "--timeout", "3", "--json"]);
+    assert_eq!(watch.ready, "watching IGMP on vb (index 2)\n");
+    // Joining makes a's kernel report the group; exiting makes it leave.
+    let joined = lab.mcast(&a, &["recv", "239.1.2.3:5000", "-i", "10.99.0.1", "--timeout", "0.5"]);
+    assert_eq!(joined.status.code(), Some(4));
+    let (code, out, err) = watch.finish();
+    assert_eq!(code, Some(0), "{err}");
+    let frames: Vec<&str> = out.lines().collect();
+    let header = r#""direction":"in","len":46,"ethernet":{"dst":"#;
+    let report =
+        frames.iter().find(|l| l.contains(r#""type":"v2-report""#)).unwrap_or_else(|| panic!("no report in {out}"));
+    assert!(report.contains(header), "{report}");
+    assert!(
+        report.contains(
+            r#""ipv4":{"src":"10.99.0.1","dst":"239.1.2.3","ttl":1,"tos":192,"ident":0,"dont_fragment":true,"router_alert":true,"protocol":2,"payload_len":8},"igmp":{"type":"v2-report","summary":"IGMPv2 report 239.1.2.3","group":"239.1.2.3"}}"#
+        ),
+        "{report}"
+    );
+    assert!(report.contains(r#""dst":"01:00:5e:01:02:03""#), "{report}");
+    let leave = frames.iter().find(|l| l.contains(r#""type":"leave""#)).unwrap_or_else(|| panic!("no leave in {out}"));
+    assert!(leave.contains(r#""src":"10.99.0.1","dst":"224.0.0.2""#), "{leave}");
+    assert!(!out.contains("\"error\""), "every frame decodes: {out}");
+}
+
+#[test]
+fn a_bridge_queriers_queries_are_decoded() {
+    if !lab_available() {
+        return;
+    }
+    let mut lab = Lab::new("qry");
+    let q = lab.namespace("q");
+    let h = lab.namespace("h");
+    ip(&["link", "add", "vq", "netns", &q, "type", "veth", "peer", "name", "vh", "netns", &h]);
+    #[rustfmt::skip]
+    ip(&["-n", &q, "link", "add", "br0", "type", "bridge", "mcast_snooping", "1", "mcast_querier", "1",
+         "mcast_igmp_version", "2", "mcast_startup_query_interval", "100", "mcast_query_interval", "500",
+         "mcast_query_response_interval", "200", "stp_state", "0"]);
+    ip(&["-n", &q, "link", "set", "vq", "master", "br0"]);
+    let watch = lab.spawn(&h, &["watch", "-i", "vh", "--timeout", "4"]);
+    ip(&["-n", &h, "link", "set", "vh", "up"]);
+    ip(&["-n", &q, "link", "set", "vq", "up"]);
+    ip(&["-n", &q, "link", "set", "br0", "up"]);
+    let (code, out, err) = watch.finish();
+    assert_eq!(code, Some(0), "{err}");
+    // Startup queries every second (the bridge also announces itself as a multicast
+    // router: a report for 224.0.0.106).
+    let queries: Vec<&str> = out.lines().filter(|l| l.contains("query")).collect();
+    assert!(queries.len() >= 2, "{out}");
+    for line in queries {
+        // "     1.234  in   0.0.0.0 > 224.0.0.1  IGMPv2 query general, max resp 2.0 s"
+        assert!(line.ends_with("  in   0.0.0.0 > 224.0.0.1  IGMPv2 query general, max resp 2.0 s"), "{line}");
+    }
+    assert!(!out.contains("malformed"), "{out}");
+}
