@@ -25,27 +25,8 @@ if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
     rustup target add "$target"
 fi
 
-find_tools() {
-    if command -v arm-none-eabi-size >/dev/null && command -v arm-none-eabi-nm >/dev/null; then
-        SIZE=arm-none-eabi-size NM=arm-none-eabi-nm
-        return 0
-    fi
-    local bin
-    bin="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin"
-    if [[ -x "$bin/llvm-size" && -x "$bin/llvm-nm" ]]; then
-        SIZE="$bin/llvm-size" NM="$bin/llvm-nm"
-        return 0
-    fi
-    if command -v llvm-size >/dev/null && command -v llvm-nm >/dev/null; then
-        SIZE=llvm-size NM=llvm-nm
-        return 0
-    fi
-    return 1
-}
-find_tools || {
-    echo "no ARM-capable size/nm: install binutils-arm-none-eabi or rustup's llvm-tools" >&2
-    exit 1
-}
+# shellcheck source=/dev/null
+source "$here/../../benches/arm-tools.sh"
 
 out="$here/target/measure"
 mkdir -p "$out"
