@@ -2,11 +2,9 @@
 //! docs/SIMULATION.md records.
 //!
 //! Run with `cargo run --example sim --features sim [SEED]`. The `mcast sim` command
-//! prints the same, from the same code (`src/bin/mcast/sim_report.rs`).
+//! prints the same, from the same code (`mcast::sim::report`).
 
-#[path = "../src/bin/mcast/sim_report.rs"]
-#[allow(dead_code)]
-mod sim_report;
+use mcast::sim::report as sim_report;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seed = std::env::args().nth(1).map(|s| s.parse()).transpose()?.unwrap_or(1);

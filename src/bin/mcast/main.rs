@@ -8,7 +8,6 @@
 mod codec;
 mod json;
 mod net;
-mod sim_report;
 
 use std::io::Write as _;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -19,6 +18,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use mcast::hosted::Interface;
 use mcast::sim::Happening;
+use mcast::sim::report as sim_report;
 use mcast::{GroupAddr, MacAddr};
 
 const EXIT_CODES: &str = "\

@@ -1,13 +1,19 @@
 //! The simulated LAN's timeline and figures, as `mcast sim` and `examples/sim.rs` print
-//! them. Built only on `mcast::sim`'s public API.
+//! them (and docs/SIMULATION.md records them).
 
-use std::fmt;
-use std::net::Ipv4Addr;
-use std::time::Duration;
+extern crate alloc;
 
-use mcast::GroupAddr;
-use mcast::membership::{HostConfig, QuerierConfig};
-use mcast::sim::{Lan, Record, scenarios};
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+use core::net::Ipv4Addr;
+use core::time::Duration;
+
+use super::{Lan, Record, scenarios};
+use crate::GroupAddr;
+use crate::membership::{HostConfig, QuerierConfig};
 
 /// The heading of the timeline.
 pub fn timeline_heading(seed: u64) -> String {
@@ -16,7 +22,7 @@ pub fn timeline_heading(seed: u64) -> String {
 
 /// A querier and three hosts in 239.1.2.3; after 200 s the hosts leave, five seconds
 /// apart. Returns the LAN's log.
-pub fn timeline(seed: u64) -> Result<Vec<Record>, Box<dyn std::error::Error>> {
+pub fn timeline(seed: u64) -> Result<Vec<Record>, Box<dyn core::error::Error>> {
     let mut lan = Lan::new(seed, 0);
     lan.add_querier(Ipv4Addr::new(10, 0, 0, 1), QuerierConfig::default())?;
     let group: GroupAddr = "239.1.2.3".parse()?;

@@ -7,7 +7,10 @@
 //! multicast. Nothing depends on wall-clock time or global state: the same seed gives
 //! the same run.
 //!
-//! [`scenarios`] measures the figures docs/SIMULATION.md records.
+//! [`scenarios`] measures the figures docs/SIMULATION.md records; [`report`] prints
+//! them, and a timeline, for `mcast sim` and `examples/sim.rs`.
+
+pub mod report;
 
 extern crate alloc;
 
