@@ -111,6 +111,7 @@ use crate::addr::{GroupAddr, MacAddr};
 use crate::filter::{Capabilities, FilterError, FilterSet, MulticastFilter, OverflowPolicy, Program};
 use crate::membership::{ConfigError, GroupInfo, Host, HostConfig, Instant, IpMeta, MembershipError, Transmit};
 use crate::wire::frame::Frame;
+use crate::wire::{EtherType, ethernet, ipv4};
 
 #[cfg(doc)]
 use crate::membership::HostStats;
@@ -248,10 +249,11 @@ impl<const N: usize> Core<N> {
 }
 
 /// Whether an Ethernet frame carries IPv4 with protocol 2 (IGMP), whatever else is in
-/// it.
+/// it: a cheap look at two fields, before the full [`Frame::parse`].
 fn is_igmp(frame: &[u8]) -> bool {
-    // EtherType at 12..14, IPv4 protocol at 14 + 9.
-    frame.get(12..14) == Some(&[0x08, 0x00]) && frame.get(23) == Some(&2)
+    let ethertype = EtherType::IPV4.0.to_be_bytes();
+    frame.get(ethernet::field::ETHERTYPE) == Some(&ethertype[..])
+        && frame.get(ethernet::HEADER_LEN + ipv4::field::PROTOCOL) == Some(&ipv4::PROTOCOL_IGMP)
 }
 
 /// smoltcp's time (microseconds, signed) as the Host's (milliseconds, unsigned).
