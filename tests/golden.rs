@@ -162,6 +162,26 @@ fn framing_the_message_alone_reproduces_what_the_kernel_sent() {
 }
 
 #[test]
+fn the_v2_transmit_path_reproduces_the_kernels_v2_frames() {
+    let mut framed = 0;
+    for ((name, bytes), want) in golden().into_iter().zip(expectations()) {
+        let Some(out) = frame::build_v2(&want.message, want.src_mac, want.src_ip) else {
+            assert_eq!(want.message.version(), igmp::Version::V3, "{name}");
+            continue;
+        };
+        framed += 1;
+        if want.prescribed_destination {
+            assert_eq!(&out[..], &bytes[..], "{name}");
+        } else {
+            let mut general = [0u8; 64];
+            let len = frame::build(&want.message, want.src_mac, want.src_ip, &mut general).unwrap();
+            assert_eq!(&out[..], &general[..len], "{name}");
+        }
+    }
+    assert!(framed >= 4, "only {framed} golden IGMPv1/v2 frames");
+}
+
+#[test]
 fn kernel_v3_leave_checksum() {
     // On leave the kernel sends the v3 join report with record type 3 and checksum e9f9.
     let leave = [GroupRecord { record_type: RecordType::ChangeToInclude, ..V3_JOIN[0] }];

@@ -13,13 +13,15 @@
 //!   checksums that verify and parses back to the same `Frame`, except for the fields
 //!   that are deliberately not carried over (see `normalized`); emitting that again
 //!   gives the same octets;
+//! - `frame::build_v2` gives what `Frame::new(..).emit` gives for every IGMPv1/v2
+//!   message;
 //! - emitting into one octet less fails with `Error::BufferTooSmall`.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use mcast::GroupAddr;
-use mcast::wire::frame::Frame;
+use mcast::wire::frame::{self, Frame};
 use mcast::wire::{Error, checksum, ethernet, igmp, ipv4};
 
 fuzz_target!(|data: &[u8]| {
@@ -51,6 +53,14 @@ fn check(data: &[u8]) {
     let mut out2 = vec![0u8; len];
     assert_eq!(again.emit(&mut out2), Ok(len));
     assert_eq!(out2, out, "second emission differs");
+
+    // The firmware's transmit path frames an IGMPv1/v2 message exactly as `Frame::new`.
+    if let Some(v2) = frame::build_v2(&frame.igmp, frame.ethernet.src, frame.ipv4.src_addr) {
+        let mut general = [0u8; 64];
+        let general_len = Frame::new(frame.igmp, frame.ethernet.src, frame.ipv4.src_addr).emit(&mut general);
+        assert_eq!(general_len, Ok(v2.len()));
+        assert_eq!(&v2[..], &general[..v2.len()], "build_v2 of {frame:?}");
+    }
 
     let mut short = vec![0u8; len - 1];
     assert_eq!(frame.emit(&mut short), Err(Error::BufferTooSmall), "emit of {frame:?} into {} octets", len - 1);

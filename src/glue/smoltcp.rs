@@ -109,8 +109,8 @@ use smoltcp::wire::IpCidr;
 
 use crate::addr::{GroupAddr, MacAddr};
 use crate::filter::{Capabilities, FilterError, FilterSet, MulticastFilter, OverflowPolicy, Program};
-use crate::membership::{ConfigError, GroupInfo, Host, HostConfig, Instant, IpMeta, MembershipError, Transmit};
-use crate::wire::frame::Frame;
+use crate::membership::{ConfigError, GroupInfo, Host, HostConfig, Instant, IpMeta, MembershipError};
+use crate::wire::frame::{self, Frame};
 use crate::wire::{EtherType, ethernet, ipv4};
 
 #[cfg(doc)]
@@ -301,8 +301,8 @@ pub struct McastDevice<D, F: MulticastFilter, const N: usize> {
     core: Core<N>,
     /// Counted apart from `core`: the transmit token borrows it beside the device.
     smoltcp_igmp_dropped: u32,
-    /// A Host message the device had no token for.
-    pending_tx: Option<Transmit>,
+    /// A Host message, framed, the device had no token for.
+    pending_tx: Option<[u8; frame::V2_FRAME_LEN]>,
     /// The FilterSet changed and the NIC has not accepted its program yet.
     nic_pending: bool,
     nic_error: Option<F::Error>,
@@ -501,16 +501,22 @@ impl<D: Device, F: MulticastFilter, const N: usize> McastDevice<D, F, N> {
         if self.nic_pending {
             self.apply_program();
         }
-        while let Some(tx) = self.pending_tx.take().or_else(|| self.core.host.poll_transmit(t)) {
+        let mac = self.mac;
+        let host = &mut self.core.host;
+        // The Host sends IGMPv1/v2 messages only, which `build_v2` always frames.
+        let mut next = || host.poll_transmit(t).and_then(|tx| frame::build_v2(&tx.message, mac, tx.source));
+        while let Some(frame) = self.pending_tx.take().or_else(&mut next) {
             let Some(token) = self.device.transmit(now) else {
                 self.core.stats.tx_deferred = self.core.stats.tx_deferred.wrapping_add(1);
-                self.pending_tx = Some(tx);
+                self.pending_tx = Some(frame);
                 break;
             };
-            let frame = Frame::new(tx.message, self.mac, tx.source);
-            // `emit` cannot fail into a buffer of `buffer_len` octets; a device that
-            // gives a shorter one gets a frame of zeros rather than a panic.
-            let _ = phy::TxToken::consume(token, frame.buffer_len(), |buf| frame.emit(buf));
+            phy::TxToken::consume(token, frame.len(), |buf| {
+                // A device that gives a shorter buffer sends nothing rather than panic.
+                if let Some(buf) = buf.get_mut(..frame.len()) {
+                    buf.copy_from_slice(&frame);
+                }
+            });
             self.core.stats.tx_igmp = self.core.stats.tx_igmp.wrapping_add(1);
         }
     }

@@ -16,7 +16,7 @@ use core::net::Ipv4Addr;
 use super::ethernet::{self, EtherType};
 use super::igmp::{self, Message};
 use super::ipv4;
-use super::{Error, Result};
+use super::{Error, Result, checksum};
 use crate::addr::{GroupAddr, MacAddr};
 
 /// TTL of every IGMP message ([RFC 2236 §2]).
@@ -108,6 +108,65 @@ impl<'a> Frame<'a> {
     }
 }
 
+/// The length of a whole IGMPv1 or IGMPv2 frame: the Ethernet header, the IPv4 header
+/// with Router Alert, the 8-octet message.
+pub const V2_FRAME_LEN: usize =
+    ethernet::HEADER_LEN + ipv4::MIN_HEADER_LEN + ipv4::ROUTER_ALERT.len() + igmp::HEADER_LEN;
+
+/// Frames an IGMPv1 or IGMPv2 message (every kind an IGMPv2 host or querier sends)
+/// byte for byte as [`Frame::new`] and [`Frame::emit`] would, into an array.
+///
+/// This is the transmit path of firmware: a few hundred octets of code, where the
+/// general [`Frame::emit`] carries every IGMPv3 layout as well. `None` where
+/// [`Message::to_v2_octets`] is `None` (IGMPv3 messages, a v2 query with Max Resp 0).
+pub fn build_v2(igmp: &Message<'_>, src_mac: MacAddr, src_addr: Ipv4Addr) -> Option<[u8; V2_FRAME_LEN]> {
+    let message = igmp.to_v2_octets()?;
+    let dst = igmp.destination();
+    let mut frame = [0u8; V2_FRAME_LEN];
+    let (eth, rest) = frame.split_at_mut(ethernet::HEADER_LEN);
+    eth[ethernet::field::DST].copy_from_slice(&dst.to_mac().0);
+    eth[ethernet::field::SRC].copy_from_slice(&src_mac.0);
+    eth[ethernet::field::ETHERTYPE].copy_from_slice(&EtherType::IPV4.0.to_be_bytes());
+    let (ip, igmp_octets) = rest.split_at_mut(ipv4::MIN_HEADER_LEN + ipv4::ROUTER_ALERT.len());
+    let total_len = (ip.len() + igmp::HEADER_LEN) as u8;
+    let [s0, s1, s2, s3] = src_addr.octets();
+    let [d0, d1, d2, d3] = dst.octets();
+    // Version 4, IHL 6; TOS; total length; ident 0; DF; TTL; protocol; checksum (below);
+    // source; destination; Router Alert.
+    let [ra0, ra1, ra2, ra3] = ipv4::ROUTER_ALERT;
+    let header = [
+        0x46,
+        IGMP_TOS,
+        0,
+        total_len,
+        0,
+        0,
+        0x40,
+        0,
+        IGMP_TTL,
+        ipv4::PROTOCOL_IGMP,
+        0,
+        0,
+        s0,
+        s1,
+        s2,
+        s3,
+        d0,
+        d1,
+        d2,
+        d3,
+        ra0,
+        ra1,
+        ra2,
+        ra3,
+    ];
+    ip.copy_from_slice(&header);
+    let sum = checksum::compute(ip);
+    ip[ipv4::field::CHECKSUM].copy_from_slice(&sum.to_be_bytes());
+    igmp_octets.copy_from_slice(&message);
+    Some(frame)
+}
+
 /// Frames `igmp` as [`Frame::new`] does and writes it to `buf`; returns its length.
 pub fn build(igmp: &Message<'_>, src_mac: MacAddr, src_addr: Ipv4Addr, buf: &mut [u8]) -> Result<usize> {
     Frame::new(*igmp, src_mac, src_addr).emit(buf)
@@ -135,6 +194,36 @@ mod tests {
         assert_eq!(f.igmp, msg);
         assert_eq!(f, Frame::new(msg, MAC, Ipv4Addr::new(10, 99, 0, 1)));
         assert_eq!(build(&msg, MAC, Ipv4Addr::UNSPECIFIED, &mut buf[..45]), Err(Error::BufferTooSmall));
+    }
+
+    #[test]
+    fn build_v2_writes_what_emit_writes() {
+        let src = Ipv4Addr::new(10, 99, 0, 1);
+        let messages = [
+            Message::V1Query,
+            Message::V1Report { group: g("239.1.2.3") },
+            Message::V2Query { max_resp: 100, group: None },
+            Message::V2Query { max_resp: 10, group: Some(g("224.0.1.1")) },
+            Message::V2Report { group: g("239.255.255.250") },
+            Message::Leave { group: g("232.0.0.9") },
+        ];
+        for msg in messages {
+            let mut buf = [0u8; 64];
+            let len = Frame::new(msg, MAC, src).emit(&mut buf).unwrap();
+            assert_eq!(len, V2_FRAME_LEN);
+            assert_eq!(build_v2(&msg, MAC, src).as_ref().map(|f| &f[..]), Some(&buf[..len]), "{msg:?}");
+        }
+        assert_eq!(build_v2(&Message::V2Query { max_resp: 0, group: None }, MAC, src), None);
+        let sources = [Ipv4Addr::new(10, 0, 0, 1)];
+        let v3 = Message::V3Query(igmp::V3Query {
+            max_resp_code: 100,
+            group: None,
+            suppress_router_processing: false,
+            qrv: 2,
+            qqic: 125,
+            sources: igmp::AddrList::new(&sources),
+        });
+        assert_eq!(build_v2(&v3, MAC, src), None);
     }
 
     #[test]

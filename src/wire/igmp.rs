@@ -826,11 +826,15 @@ impl<'a> Message<'a> {
             msg_type::LEAVE => Ok(Message::Leave { group: group()? }),
             msg_type::V3_REPORT => {
                 let records = records_of(data);
-                // Record groups must be multicast, like a v2 report's.
-                let mut iter = records.iter();
-                let parsed = iter.by_ref().count();
-                if parsed != records.len() {
-                    return Err(Error::GroupNotMulticast);
+                // Record groups must be multicast, like a v2 report's. The lengths were
+                // checked by `Packet::new_checked`.
+                let mut rest = &data[field::RECORDS..];
+                for _ in 0..records.len() {
+                    let (Some(len), Some(&first)) = (record_len(rest), rest.get(4)) else { break };
+                    if first >> 4 != 0xe {
+                        return Err(Error::GroupNotMulticast);
+                    }
+                    rest = rest.get(len..).unwrap_or(&[]);
                 }
                 Ok(Message::V3Report { records })
             }
@@ -919,16 +923,13 @@ impl<'a> Message<'a> {
         buf[..HEADER_LEN].fill(0);
         buf[field::TYPE] = self.msg_type();
         match self {
-            Message::V1Query => {}
-            Message::V1Report { group } | Message::V2Report { group } | Message::Leave { group } => {
-                buf[field::GROUP].copy_from_slice(&group.octets());
-            }
-            Message::V2Query { max_resp, group } => {
-                if *max_resp == 0 {
-                    return Err(Error::FieldRange);
-                }
-                buf[field::MAX_RESP] = *max_resp;
-                buf[field::GROUP].copy_from_slice(&group_octets(*group));
+            Message::V1Query
+            | Message::V1Report { .. }
+            | Message::V2Report { .. }
+            | Message::Leave { .. }
+            | Message::V2Query { .. } => {
+                buf.copy_from_slice(&self.to_v2_octets().ok_or(Error::FieldRange)?);
+                return Ok(len);
             }
             Message::V3Query(q) => {
                 if q.qrv > 7 {
@@ -954,6 +955,26 @@ impl<'a> Message<'a> {
         let mut packet = Packet { buffer: &mut *buf };
         packet.fill_checksum();
         Ok(len)
+    }
+}
+
+impl Message<'_> {
+    /// The 8 octets of an IGMPv1 or IGMPv2 message, checksum filled: what
+    /// [`emit`](Message::emit) writes, in a fixed-size array. These are all the kinds an
+    /// IGMPv2 host or querier sends. `None` for IGMPv3 messages and for a v2 query with
+    /// Max Resp 0 (which would parse back as a v1 query).
+    pub fn to_v2_octets(&self) -> Option<[u8; HEADER_LEN]> {
+        let (code, group) = match *self {
+            Message::V1Query => (0, None),
+            Message::V1Report { group } | Message::V2Report { group } | Message::Leave { group } => (0, Some(group)),
+            Message::V2Query { max_resp, group } if max_resp != 0 => (max_resp, group),
+            _ => return None,
+        };
+        let [a, b, c, d] = group_octets(group);
+        let mut octets = [self.msg_type(), code, 0, 0, a, b, c, d];
+        let sum = checksum::compute(&octets);
+        octets[field::CHECKSUM].copy_from_slice(&sum.to_be_bytes());
+        Some(octets)
     }
 }
 
