@@ -26,17 +26,17 @@ use crate::addr::MacAddr;
 /// The reflected CRC-32 polynomial (IEEE 802.3), bit-reversed form of 0x04C11DB7.
 const POLY_REFLECTED: u32 = 0xEDB8_8320;
 
-/// One step of the reflected CRC for each possible byte, so that a MAC costs six table
-/// look-ups instead of 48 shift-and-xor steps.
-const CRC_TABLE: [u32; 256] = crc_table();
+/// One step of the reflected CRC for each value of a nibble: 16 entries (64 octets),
+/// where a byte-wise table takes 1 KiB of a firmware's flash. Two look-ups per octet.
+const CRC_NIBBLE: [u32; 16] = crc_nibble_table();
 
-const fn crc_table() -> [u32; 256] {
-    let mut table = [0u32; 256];
+const fn crc_nibble_table() -> [u32; 16] {
+    let mut table = [0u32; 16];
     let mut i = 0;
-    while i < 256 {
+    while i < 16 {
         let mut crc = i as u32;
         let mut bit = 0;
-        while bit < 8 {
+        while bit < 4 {
             crc = if crc & 1 != 0 { (crc >> 1) ^ POLY_REFLECTED } else { crc >> 1 };
             bit += 1;
         }
@@ -45,6 +45,23 @@ const fn crc_table() -> [u32; 256] {
     }
     table
 }
+
+/// The reflected CRC register `crc` after `data`.
+#[inline]
+const fn crc_update(mut crc: u32, data: &[u8]) -> u32 {
+    let mut i = 0;
+    while i < data.len() {
+        crc ^= data[i] as u32;
+        crc = (crc >> 4) ^ CRC_NIBBLE[(crc & 0xf) as usize];
+        crc = (crc >> 4) ^ CRC_NIBBLE[(crc & 0xf) as usize];
+        i += 1;
+    }
+    crc
+}
+
+/// The register after 01:00:5e, the first half of every IPv4 multicast MAC: hashing
+/// one of those takes the three octets after it only.
+const IPV4_MULTICAST_PREFIX_CRC: u32 = crc_update(0xFFFF_FFFF, &[0x01, 0x00, 0x5e]);
 
 /// `REV6[x]` is the 6-bit value `x` with its bits in reverse order.
 const REV6: [u8; 64] = rev6_table();
@@ -63,13 +80,7 @@ const fn rev6_table() -> [u8; 64] {
 /// final complement: Linux's `ether_crc_le(len, data)` and QEMU's `net_crc32_le`.
 #[inline]
 pub const fn crc32_le(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    let mut i = 0;
-    while i < data.len() {
-        crc = (crc >> 8) ^ CRC_TABLE[((crc ^ data[i] as u32) & 0xff) as usize];
-        i += 1;
-    }
-    crc
+    crc_update(0xFFFF_FFFF, data)
 }
 
 /// The Ethernet CRC-32 of `data` (the frame check sequence value, `zlib.crc32`):
@@ -159,7 +170,8 @@ impl HashScheme {
 
     /// The bin (0..64) the chip looks up for destination `mac`.
     ///
-    /// One table-driven CRC (six look-ups) and, where the scheme takes bits of the
+    /// One CRC by nibbles, started after the 01:00:5e prefix for IPv4 multicast MACs
+    /// (six look-ups; twelve for other MACs) and, where the scheme takes bits of the
     /// MSB-first form, one look-up in a 64-entry bit-reversal table instead of a 32-bit
     /// reversal: the top bits of [`crc32_be`] are the bottom bits of [`crc32_le`],
     /// reversed.
@@ -180,7 +192,10 @@ impl HashScheme {
             x ^= x >> 6;
             return (x & 0x3f) as u8;
         }
-        let le = crc32_le(&m);
+        let le = match &m {
+            [0x01, 0x00, 0x5e, rest @ ..] => crc_update(IPV4_MULTICAST_PREFIX_CRC, rest),
+            _ => crc32_le(&m),
+        };
         match self {
             // BE >> 26 = bits 31:26 of BE = bits 0..5 of LE, reversed.
             HashScheme::Lan9118 | HashScheme::Ksz8851 | HashScheme::Lan91c111 => REV6[(le & 0x3f) as usize],
