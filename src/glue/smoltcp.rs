@@ -18,8 +18,8 @@
 //!   copy.
 //! - **IGMP that smoltcp sends** (it still sends a report on its own join and a Leave
 //!   on its own leave) is dropped and counted in [`DeviceStats::smoltcp_igmp_dropped`].
-//! - **The Host's messages** are framed with [`Frame::new`] (TTL 1, Router Alert, TOS
-//!   0xc0) and sent through the real device by [`McastDevice::poll`], whether or not
+//! - **The Host's messages** are framed with [`frame::build_v2`] (TTL 1, Router Alert,
+//!   TOS 0xc0; byte for byte what [`Frame::new`] gives) and sent through the real device by [`McastDevice::poll`], whether or not
 //!   smoltcp has anything to send.
 //! - **[`join`](McastDevice::join) and [`leave`](McastDevice::leave)** keep four things
 //!   in step: smoltcp's group table (so it accepts the group's datagrams), the Host
@@ -76,7 +76,7 @@
 //! - **The Host's messages** go out from [`poll`](McastDevice::poll) and
 //!   [`poll_membership`](McastDevice::poll_membership), not from `transmit`, which
 //!   smoltcp only calls when it has something of its own to send. If the real device
-//!   has no transmit token, the message waits in a one-message slot and
+//!   has no transmit token, the framed message waits in a one-frame slot and
 //!   [`poll_at`](McastDevice::poll_at) asks to be polled again at once.
 //! - **The interface address** is read from the `Interface` on every poll (its first
 //!   IPv4 address and prefix) and given to the Host, which announces every group when
