@@ -10,6 +10,7 @@
 
 use core::fmt;
 use core::net::Ipv4Addr;
+use core::num::NonZeroU32;
 use core::str::FromStr;
 
 /// Why an address could not be made into a [`GroupAddr`] or [`MacAddr`], or has no groups.
@@ -42,51 +43,61 @@ impl core::error::Error for AddrError {}
 /// The type is the proof: once a `GroupAddr` exists, it is multicast. The reserved base
 /// address 224.0.0.0 is representable (it appears on the wire) but
 /// [not joinable](GroupAddr::is_joinable).
+///
+/// It holds the address as a `u32`, which is never zero (every group starts with 0xe):
+/// an `Option<GroupAddr>` is 4 bytes too.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct GroupAddr([u8; 4]);
+pub struct GroupAddr(NonZeroU32);
 
 impl GroupAddr {
     /// 224.0.0.0, the reserved base address; never a group ([RFC 5771 §4]).
     ///
     /// [RFC 5771 §4]: https://www.rfc-editor.org/rfc/rfc5771#section-4
-    pub const BASE: GroupAddr = GroupAddr([224, 0, 0, 0]);
+    pub const BASE: GroupAddr = GroupAddr::in_range([224, 0, 0, 0]);
     /// 224.0.0.1, all systems on this subnet: every host is a member, always.
-    pub const ALL_SYSTEMS: GroupAddr = GroupAddr([224, 0, 0, 1]);
+    pub const ALL_SYSTEMS: GroupAddr = GroupAddr::in_range([224, 0, 0, 1]);
     /// 224.0.0.2, all routers on this subnet: where IGMPv2 Leave messages go.
-    pub const ALL_ROUTERS: GroupAddr = GroupAddr([224, 0, 0, 2]);
+    pub const ALL_ROUTERS: GroupAddr = GroupAddr::in_range([224, 0, 0, 2]);
     /// 224.0.0.22, all IGMPv3-capable routers: where IGMPv3 reports go.
-    pub const IGMPV3_ROUTERS: GroupAddr = GroupAddr([224, 0, 0, 22]);
+    pub const IGMPV3_ROUTERS: GroupAddr = GroupAddr::in_range([224, 0, 0, 22]);
+
+    /// The group of these octets with the top four bits of the first set to 0xe, which
+    /// makes it multicast and not zero.
+    const fn in_range(octets: [u8; 4]) -> GroupAddr {
+        match NonZeroU32::new((u32::from_be_bytes(octets) & 0x0fff_ffff) | 0xe000_0000) {
+            Some(bits) => GroupAddr(bits),
+            None => GroupAddr(NonZeroU32::MAX), // never: the top bits are set
+        }
+    }
 
     /// Makes a group from four octets, or fails if they are not in 224.0.0.0/4.
     pub const fn new(octets: [u8; 4]) -> Result<GroupAddr, AddrError> {
-        if octets[0] & 0xf0 == 0xe0 { Ok(GroupAddr(octets)) } else { Err(AddrError::NotMulticast) }
+        GroupAddr::from_bits(u32::from_be_bytes(octets))
     }
 
     /// Makes a group from a `core::net::Ipv4Addr`, or fails if it is not multicast.
     pub const fn from_ipv4(addr: Ipv4Addr) -> Result<GroupAddr, AddrError> {
-        GroupAddr::new(addr.octets())
+        GroupAddr::from_bits(addr.to_bits())
     }
 
     /// Makes a group from its big-endian `u32` value, or fails if it is not multicast.
     pub const fn from_bits(bits: u32) -> Result<GroupAddr, AddrError> {
-        GroupAddr::new(bits.to_be_bytes())
+        if bits >> 28 == 0xe { Ok(GroupAddr::in_range(bits.to_be_bytes())) } else { Err(AddrError::NotMulticast) }
     }
 
     /// The four octets, most significant first.
     pub const fn octets(self) -> [u8; 4] {
-        self.0
+        self.0.get().to_be_bytes()
     }
 
     /// The address as a big-endian `u32`.
     pub const fn to_bits(self) -> u32 {
-        u32::from_be_bytes(self.0)
+        self.0.get()
     }
 
     /// The address as a `core::net::Ipv4Addr`.
     pub const fn to_ipv4(self) -> Ipv4Addr {
-        let [a, b, c, d] = self.0;
-        Ipv4Addr::new(a, b, c, d)
+        Ipv4Addr::from_bits(self.0.get())
     }
 
     /// Whether a host may join this group: every group but the reserved base 224.0.0.0.
@@ -99,7 +110,8 @@ impl GroupAddr {
     ///
     /// [RFC 1112 §6.4]: https://www.rfc-editor.org/rfc/rfc1112#section-6.4
     pub const fn to_mac(self) -> MacAddr {
-        MacAddr([0x01, 0x00, 0x5e, self.0[1] & 0x7f, self.0[2], self.0[3]])
+        let [_, b, c, d] = self.octets();
+        MacAddr([0x01, 0x00, 0x5e, b & 0x7f, c, d])
     }
 
     /// The block of the multicast address space this group belongs to.
@@ -142,6 +154,13 @@ impl fmt::Debug for GroupAddr {
     }
 }
 
+#[cfg(feature = "defmt")]
+impl defmt::Format for GroupAddr {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "{}", self.to_ipv4());
+    }
+}
+
 impl fmt::Display for GroupAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.to_ipv4(), f)
@@ -180,13 +199,13 @@ impl From<GroupAddr> for Ipv4Addr {
 
 impl From<GroupAddr> for [u8; 4] {
     fn from(group: GroupAddr) -> [u8; 4] {
-        group.0
+        group.octets()
     }
 }
 
 impl PartialEq<Ipv4Addr> for GroupAddr {
     fn eq(&self, other: &Ipv4Addr) -> bool {
-        self.0 == other.octets()
+        self.to_bits() == other.to_bits()
     }
 }
 
@@ -305,7 +324,8 @@ impl Iterator for GroupsOfMac {
         // second; counting them upwards gives the groups in ascending order.
         let k = self.next;
         self.next += 1;
-        Some(GroupAddr([0xe0 | (k >> 1), ((k & 1) << 7) | self.low23[0], self.low23[1], self.low23[2]]))
+        let [a, b, c] = self.low23;
+        Some(GroupAddr::in_range([k >> 1, ((k & 1) << 7) | a, b, c]))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -374,7 +394,7 @@ pub enum Scope {
 impl Scope {
     /// Classifies a group.
     pub const fn of(group: GroupAddr) -> Scope {
-        let [a, b, c, _] = group.0;
+        let [a, b, c, _] = group.octets();
         match (a, b, c) {
             (224, 0, 0) => Scope::LocalNetworkControl,
             (224, 0, 1) => Scope::InternetworkControl,
@@ -429,7 +449,7 @@ impl fmt::Display for Scope {
 }
 
 const fn wk(a: u8, b: u8, c: u8, d: u8, name: &'static str) -> (GroupAddr, &'static str) {
-    (GroupAddr([a, b, c, d]), name)
+    (GroupAddr::in_range([a, b, c, d]), name)
 }
 
 /// Well-known groups and their IANA names, sorted by address.
@@ -479,6 +499,19 @@ mod tests {
         assert_eq!(GroupAddr::try_from([233, 1, 1, 1]).map(GroupAddr::to_ipv4), Ok(Ipv4Addr::new(233, 1, 1, 1)));
         assert_eq!(GroupAddr::from_bits(0xe000_00fb), Ok(g("224.0.0.251")));
         assert_eq!(g("239.1.2.3").to_bits(), 0xef01_0203);
+    }
+
+    #[test]
+    fn groups_order_and_convert_as_their_octets() {
+        assert_eq!(GroupAddr::from_bits(0), Err(AddrError::NotMulticast));
+        assert_eq!(GroupAddr::from_bits(0xdfff_ffff), Err(AddrError::NotMulticast));
+        assert_eq!(GroupAddr::from_bits(0xf000_0000), Err(AddrError::NotMulticast));
+        assert_eq!(GroupAddr::from_bits(0xefff_ffff).map(GroupAddr::octets), Ok([239, 255, 255, 255]));
+        assert!(g("224.255.255.255") < g("225.0.0.0"));
+        assert!(g("239.0.0.255") < g("239.0.1.0"));
+        assert_eq!(GroupAddr::BASE.octets(), [224, 0, 0, 0]);
+        assert_eq!(GroupAddr::IGMPV3_ROUTERS, g("224.0.0.22"));
+        assert_eq!(Some(GroupAddr::BASE), GroupAddr::new([224, 0, 0, 0]).ok());
     }
 
     #[test]
