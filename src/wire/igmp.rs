@@ -1337,4 +1337,94 @@ mod tests {
         assert_eq!(q.to_string(), "IGMPv2 query general, max resp 10.0 s");
         assert_eq!(Message::Leave { group: g("239.1.2.3") }.to_string(), "IGMPv2 leave 239.1.2.3");
     }
+
+    /// What `Message::parse_bytes` must return for a message of `data.len()` octets that
+    /// holds no IGMPv3 sources or records, written from RFC 2236 §2 and RFC 3376 §4 and
+    /// §7.1 without the parser's shortcuts.
+    fn reference(data: &[u8]) -> Result<Message<'_>> {
+        let len = data.len();
+        if len < 8 {
+            return Err(Error::Truncated);
+        }
+        let (kind, code) = (data[0], data[1]);
+        let count = u16::from_be_bytes([data[6], data[7]]);
+        if kind == msg_type::MEMBERSHIP_QUERY && (9..12).contains(&len) {
+            return Err(Error::BadQueryLength);
+        }
+        if kind == msg_type::V3_REPORT && count != 0 {
+            return Err(Error::Truncated); // no room for a record here
+        }
+        let mut sum = 0u32;
+        for word in data.chunks(2) {
+            sum += u32::from(word[0]) << 8 | u32::from(*word.get(1).unwrap_or(&0));
+        }
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        if sum != 0xffff {
+            return Err(Error::BadChecksum);
+        }
+        let addr = Ipv4Addr::new(data[4], data[5], data[6], data[7]);
+        let group = GroupAddr::from_ipv4(addr).map_err(|_| Error::GroupNotMulticast);
+        let query_group = if addr.is_unspecified() { Ok(None) } else { group.map(Some) };
+        match kind {
+            msg_type::MEMBERSHIP_QUERY if len >= 12 => Ok(Message::V3Query(V3Query {
+                max_resp_code: code,
+                group: query_group?,
+                suppress_router_processing: data[8] & 0x08 != 0,
+                qrv: data[8] & 0x07,
+                qqic: data[9],
+                sources: AddrList::EMPTY,
+            })),
+            msg_type::MEMBERSHIP_QUERY if code == 0 => Ok(Message::V1Query),
+            msg_type::MEMBERSHIP_QUERY => Ok(Message::V2Query { max_resp: code, group: query_group? }),
+            msg_type::V1_REPORT => Ok(Message::V1Report { group: group? }),
+            msg_type::V2_REPORT => Ok(Message::V2Report { group: group? }),
+            msg_type::LEAVE => Ok(Message::Leave { group: group? }),
+            msg_type::V3_REPORT => Ok(Message::V3Report { records: GroupRecords::EMPTY }),
+            other => Err(Error::UnknownType(other)),
+        }
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "statistical or exhaustive; runs natively in `cargo test`")]
+    fn every_type_code_group_and_length_parses_as_the_reference() {
+        let groups = [
+            [0, 0, 0, 0],
+            [224, 0, 0, 0],
+            [224, 0, 0, 1],
+            [239, 1, 2, 3],
+            [239, 255, 255, 255],
+            [223, 255, 255, 255],
+            [240, 0, 0, 0],
+            [10, 1, 2, 3],
+            [0, 0, 0, 1],
+            [255, 255, 255, 255],
+        ];
+        let mut cases = 0;
+        for kind in 0..=255u8 {
+            for code in [0, 1, 100, 0x80, 255] {
+                for group in groups {
+                    for len in 8..=13 {
+                        let mut data = vec![0; len];
+                        data[0] = kind;
+                        data[1] = code;
+                        data[4..8].copy_from_slice(&group);
+                        for (i, b) in data.iter_mut().enumerate().skip(8) {
+                            *b = (i as u8).wrapping_mul(37) ^ code;
+                        }
+                        data.iter_mut().skip(10).take(2).for_each(|b| *b = 0); // no sources
+                        let good = with_checksum(data);
+                        let mut bad = good.clone();
+                        bad[2] ^= 0x40;
+                        for data in [&good, &bad] {
+                            assert_eq!(Message::parse_bytes(data), reference(data), "{data:02x?}");
+                            cases += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(cases, 256 * 5 * 10 * 6 * 2);
+    }
 }
