@@ -41,11 +41,11 @@ const SRC_MAC: [u8; 6] = [0x22, 0x44, 0x6f, 0x0d, 0x33, 0xe4];
 const SRC_ADDR: Ipv4Addr = Ipv4Addr::new(10, 99, 0, 1);
 
 /// The 16 sources of the IGMPv3 query: 10.0.0.1 to 10.0.0.16.
-fn v3_sources() -> [Ipv4Addr; 16] {
-    core::array::from_fn(|i| Ipv4Addr::new(10, 0, 0, i as u8 + 1))
+fn v3_sources() -> [[u8; 4]; 16] {
+    core::array::from_fn(|i| [10, 0, 0, i as u8 + 1])
 }
 
-fn v3_query(sources: &[Ipv4Addr]) -> Message<'_> {
+fn v3_query(sources: &[[u8; 4]]) -> Message<'_> {
     Message::V3Query(V3Query {
         max_resp_code: 100,
         group: Some(GroupAddr::new([232, 1, 1, 1]).unwrap()),

@@ -52,6 +52,11 @@ fn any_ipv4() -> impl Strategy<Value = Ipv4Addr> {
     any::<u32>().prop_map(Ipv4Addr::from)
 }
 
+/// Any IPv4 address as the 4 octets an `AddrList` holds.
+fn any_octets() -> impl Strategy<Value = [u8; 4]> {
+    any::<[u8; 4]>()
+}
+
 fn any_mac() -> impl Strategy<Value = MacAddr> {
     any::<[u8; 6]>().prop_map(MacAddr)
 }
@@ -75,13 +80,13 @@ fn record_type() -> impl Strategy<Value = RecordType> {
 struct OwnedRecord {
     record_type: RecordType,
     group: GroupAddr,
-    sources: Vec<Ipv4Addr>,
+    sources: Vec<[u8; 4]>,
     aux_data: Vec<u8>,
 }
 
 fn record() -> impl Strategy<Value = OwnedRecord> {
     let aux_data = (0usize..=3).prop_flat_map(|words| vec(any::<u8>(), 4 * words));
-    (record_type(), group(), vec(any_ipv4(), 0..=8), aux_data)
+    (record_type(), group(), vec(any_octets(), 0..=8), aux_data)
         .prop_map(|(record_type, group, sources, aux_data)| OwnedRecord { record_type, group, sources, aux_data })
 }
 
@@ -93,7 +98,7 @@ enum OwnedMessage {
     V2Query { max_resp: u8, group: Option<GroupAddr> },
     V2Report(GroupAddr),
     Leave(GroupAddr),
-    V3Query { max_resp_code: u8, group: Option<GroupAddr>, s_flag: bool, qrv: u8, qqic: u8, sources: Vec<Ipv4Addr> },
+    V3Query { max_resp_code: u8, group: Option<GroupAddr>, s_flag: bool, qrv: u8, qqic: u8, sources: Vec<[u8; 4]> },
     V3Report(Vec<OwnedRecord>),
 }
 
@@ -168,16 +173,15 @@ fn leave() -> impl Strategy<Value = OwnedMessage> {
 }
 
 fn v3_query() -> impl Strategy<Value = OwnedMessage> {
-    (any::<u8>(), proptest::option::of(group()), any::<bool>(), 0u8..=7, any::<u8>(), vec(any_ipv4(), 0..=40)).prop_map(
-        |(max_resp_code, group, s_flag, qrv, qqic, sources)| OwnedMessage::V3Query {
+    (any::<u8>(), proptest::option::of(group()), any::<bool>(), 0u8..=7, any::<u8>(), vec(any_octets(), 0..=40))
+        .prop_map(|(max_resp_code, group, s_flag, qrv, qqic, sources)| OwnedMessage::V3Query {
             max_resp_code,
             group,
             s_flag,
             qrv,
             qqic,
             sources,
-        },
-    )
+        })
 }
 
 fn v3_report() -> impl Strategy<Value = OwnedMessage> {
@@ -683,10 +687,13 @@ proptest! {
         past in 0usize..=1_000_000,
     ) {
         let bytes: Vec<u8> = addrs.iter().flat_map(|a| a.octets()).collect();
+        let octets: Vec<[u8; 4]> = addrs.iter().map(|a| a.octets()).collect();
         let wire = AddrList::from_bytes(&bytes).expect("a multiple of 4");
-        let slice = AddrList::new(&addrs);
+        let slice = AddrList::new(&octets);
         prop_assert_eq!(wire, slice);
         prop_assert_eq!(wire.len(), addrs.len());
+        prop_assert_eq!(wire.as_bytes(), &bytes[..]);
+        prop_assert!(wire.iter().eq(addrs.iter().copied()));
         for (i, addr) in addrs.iter().enumerate() {
             prop_assert_eq!(wire.get(i), Some(*addr));
         }

@@ -214,7 +214,7 @@ mod tests {
             assert_eq!(build_v2(&msg, MAC, src).as_ref().map(|f| &f[..]), Some(&buf[..len]), "{msg:?}");
         }
         assert_eq!(build_v2(&Message::V2Query { max_resp: 0, group: None }, MAC, src), None);
-        let sources = [Ipv4Addr::new(10, 0, 0, 1)];
+        let sources = [[10, 0, 0, 1]];
         let v3 = Message::V3Query(igmp::V3Query {
             max_resp_code: 100,
             group: None,

@@ -194,9 +194,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
         if !self.is_v3_query() {
             return AddrList::EMPTY;
         }
-        let data = self.buffer.as_ref();
-        let n = usize::from(NetworkEndian::read_u16(&data[field::NUM_SOURCES]));
-        AddrList(AddrListRepr::Wire(&data[field::SOURCES..field::SOURCES + 4 * n]))
+        sources_of(self.buffer.as_ref())
     }
 
     /// IGMPv3 report: the group records. Empty for other types.
@@ -278,87 +276,68 @@ fn record_len(data: &[u8]) -> Option<usize> {
     Some(RECORD_HEADER_LEN + 4 * sources + 4 * aux_words)
 }
 
-/// A list of IPv4 addresses: either read from a message without copying, or a slice the
-/// caller supplies to emit one. Lists compare equal when they hold the same addresses.
-#[derive(Clone, Copy)]
-pub struct AddrList<'a>(AddrListRepr<'a>);
-
-#[derive(Clone, Copy)]
-enum AddrListRepr<'a> {
-    Wire(&'a [u8]),
-    Slice(&'a [Ipv4Addr]),
-}
+/// A list of IPv4 addresses, 4 octets each as on the wire: read from a message without
+/// copying, or a slice the caller supplies to emit one. Lists compare equal when they
+/// hold the same addresses.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct AddrList<'a>(&'a [[u8; 4]]);
 
 impl<'a> AddrList<'a> {
     /// The empty list.
-    pub const EMPTY: AddrList<'static> = AddrList(AddrListRepr::Slice(&[]));
+    pub const EMPTY: AddrList<'static> = AddrList(&[]);
 
-    /// A list of the given addresses.
-    pub const fn new(addrs: &'a [Ipv4Addr]) -> AddrList<'a> {
-        AddrList(AddrListRepr::Slice(addrs))
+    /// A list of the given addresses, most significant octet first.
+    pub const fn new(addrs: &'a [[u8; 4]]) -> AddrList<'a> {
+        AddrList(addrs)
     }
 
     /// A list read from wire bytes (4 per address), or `None` if the length is not a
     /// multiple of 4.
     pub const fn from_bytes(bytes: &'a [u8]) -> Option<AddrList<'a>> {
-        if bytes.len().is_multiple_of(4) { Some(AddrList(AddrListRepr::Wire(bytes))) } else { None }
+        match bytes.as_chunks::<4>() {
+            (addrs, []) => Some(AddrList(addrs)),
+            _ => None,
+        }
+    }
+
+    /// The addresses, 4 octets each.
+    pub const fn as_slice(&self) -> &'a [[u8; 4]] {
+        self.0
+    }
+
+    /// The addresses as wire bytes, 4 per address.
+    pub const fn as_bytes(&self) -> &'a [u8] {
+        self.0.as_flattened()
     }
 
     /// How many addresses.
     pub const fn len(&self) -> usize {
-        match self.0 {
-            AddrListRepr::Wire(b) => b.len() / 4,
-            AddrListRepr::Slice(s) => s.len(),
-        }
+        self.0.len()
     }
 
     /// Whether the list is empty.
     pub const fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.0.is_empty()
     }
 
     /// The address at `index`, if any.
     pub fn get(&self, index: usize) -> Option<Ipv4Addr> {
-        match self.0 {
-            AddrListRepr::Wire(b) => {
-                let a = b.chunks_exact(4).nth(index)?;
-                Some(Ipv4Addr::new(a[0], a[1], a[2], a[3]))
-            }
-            AddrListRepr::Slice(s) => s.get(index).copied(),
-        }
+        self.0.get(index).map(|&octets| Ipv4Addr::from(octets))
     }
 
     /// The addresses, in order.
     pub fn iter(&self) -> AddrIter<'a> {
-        AddrIter { list: *self, next: 0 }
+        AddrIter(self.0.iter())
     }
 
     /// Writes the addresses, 4 octets each, to the start of `buf` (which must hold them).
     fn write(&self, buf: &mut [u8]) {
-        match self.0 {
-            AddrListRepr::Wire(b) => buf[..b.len()].copy_from_slice(b),
-            AddrListRepr::Slice(s) => {
-                for (chunk, addr) in buf.chunks_exact_mut(4).zip(s) {
-                    chunk.copy_from_slice(&addr.octets());
-                }
-            }
+        let bytes = self.as_bytes();
+        if let Some(out) = buf.get_mut(..bytes.len()) {
+            out.copy_from_slice(bytes);
         }
     }
 }
-
-impl Default for AddrList<'_> {
-    fn default() -> Self {
-        AddrList::EMPTY
-    }
-}
-
-impl PartialEq for AddrList<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len() && self.iter().eq(other.iter())
-    }
-}
-
-impl Eq for AddrList<'_> {}
 
 impl fmt::Debug for AddrList<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -390,25 +369,26 @@ impl<'a> IntoIterator for AddrList<'a> {
 
 /// Iterator over an [`AddrList`].
 #[derive(Debug, Clone)]
-pub struct AddrIter<'a> {
-    list: AddrList<'a>,
-    next: usize,
-}
+pub struct AddrIter<'a>(core::slice::Iter<'a, [u8; 4]>);
 
 impl Iterator for AddrIter<'_> {
     type Item = Ipv4Addr;
     fn next(&mut self) -> Option<Ipv4Addr> {
-        let addr = self.list.get(self.next)?;
-        self.next += 1;
-        Some(addr)
+        self.0.next().map(|&octets| Ipv4Addr::from(octets))
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.list.len().saturating_sub(self.next);
-        (left, Some(left))
+        self.0.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for AddrIter<'_> {
+    fn next_back(&mut self) -> Option<Ipv4Addr> {
+        self.0.next_back().map(|&octets| Ipv4Addr::from(octets))
     }
 }
 
 impl ExactSizeIterator for AddrIter<'_> {}
+impl core::iter::FusedIterator for AddrIter<'_> {}
 
 /// The type of an IGMPv3 group record ([RFC 3376 §4.2.12]).
 ///
@@ -659,7 +639,7 @@ fn parse_record(data: &[u8]) -> Option<(GroupRecord<'_>, usize)> {
         GroupRecord {
             record_type: RecordType::from(record[0]),
             group,
-            sources: AddrList(AddrListRepr::Wire(&record[RECORD_HEADER_LEN..aux_at])),
+            sources: AddrList(record[RECORD_HEADER_LEN..aux_at].as_chunks().0),
             aux_data: &record[aux_at..],
         },
         len,
@@ -987,8 +967,9 @@ fn group_octets(group: Option<GroupAddr>) -> [u8; 4] {
 
 /// The sources of a v3 query whose lengths have been checked.
 fn sources_of(data: &[u8]) -> AddrList<'_> {
-    let n = usize::from(NetworkEndian::read_u16(&data[field::NUM_SOURCES]));
-    AddrList(AddrListRepr::Wire(data.get(field::SOURCES..field::SOURCES + 4 * n).unwrap_or(&[])))
+    let Some((head, rest)) = data.split_first_chunk::<{ field::SOURCES }>() else { return AddrList::EMPTY };
+    let [.., n_hi, n_lo] = *head;
+    AddrList(rest.as_chunks().0.get(..usize::from(u16::from_be_bytes([n_hi, n_lo]))).unwrap_or(&[]))
 }
 
 /// The records of a v3 report whose lengths have been checked.
@@ -1196,7 +1177,8 @@ mod tests {
         assert_eq!(v3.qrv, 2);
         assert_eq!(v3.qqic, 60);
         let want = [Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2)];
-        assert_eq!(v3.sources, AddrList::new(&want));
+        assert_eq!(v3.sources, AddrList::new(&[[10, 0, 0, 1], [10, 0, 0, 2]]));
+        assert_eq!(v3.sources.as_bytes(), &q[12..]);
         assert_eq!(v3.sources.get(1), Some(want[1]));
         assert_eq!(v3.sources.get(2), None);
         let p = Packet::new_checked(&q[..]).unwrap();
@@ -1242,7 +1224,7 @@ mod tests {
 
     #[test]
     fn v3_report_with_sources_aux_data_and_unknown_record_type() {
-        let s1 = [Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2)];
+        let s1 = [[10, 0, 0, 1], [10, 0, 0, 2]];
         let aux = [1, 2, 3, 4, 5, 6, 7, 8];
         let records = [
             GroupRecord {
@@ -1336,6 +1318,37 @@ mod tests {
         let q = Message::V2Query { max_resp: 100, group: None };
         assert_eq!(q.to_string(), "IGMPv2 query general, max resp 10.0 s");
         assert_eq!(Message::Leave { group: g("239.1.2.3") }.to_string(), "IGMPv2 leave 239.1.2.3");
+    }
+
+    #[test]
+    fn sizes() {
+        use core::mem::size_of;
+        // A group is never 0, so an absent one takes no room of its own.
+        assert_eq!(size_of::<Option<GroupAddr>>(), 4);
+        assert_eq!(size_of::<AddrList<'_>>(), 2 * size_of::<usize>());
+        // The largest variants are the IGMPv3 query (the sources and 8 octets) and the
+        // report (the records and which kind they are), as large as each other on 64-bit
+        // targets, where the tag needs a word of its own; on 32-bit ones it fits in the
+        // query's flag. A `Result` uses the tag's spare values.
+        let message = if cfg!(target_pointer_width = "64") { 32 } else { 16 };
+        assert_eq!(size_of::<Message<'_>>(), message);
+        assert_eq!(size_of::<Result<Message<'_>>>(), message);
+    }
+
+    #[test]
+    fn addr_list_from_bytes_and_back() {
+        let bytes = [10, 0, 0, 1, 10, 0, 0, 2];
+        let list = AddrList::from_bytes(&bytes).unwrap();
+        assert_eq!(list, AddrList::new(&[[10, 0, 0, 1], [10, 0, 0, 2]]));
+        assert_eq!(list.as_slice(), &[[10, 0, 0, 1], [10, 0, 0, 2]]);
+        assert_eq!(list.as_bytes(), &bytes);
+        assert_eq!(list.iter().next_back(), Some(Ipv4Addr::new(10, 0, 0, 2)));
+        assert_eq!(list.iter().len(), 2);
+        for len in [1, 2, 3, 5, 7] {
+            assert_eq!(AddrList::from_bytes(&bytes[..len]), None, "{len} octets");
+        }
+        assert_eq!(AddrList::from_bytes(&[]), Some(AddrList::EMPTY));
+        assert_eq!(format!("{list:?}"), "[10.0.0.1, 10.0.0.2]");
     }
 
     /// What `Message::parse_bytes` must return for a message of `data.len()` octets that

@@ -146,6 +146,10 @@ pub fn parse_record(s: &str) -> Result<(RecordType, GroupAddr, Vec<Ipv4Addr>), S
 
 /// `mcast encode …`.
 pub fn encode(out: &mut Out, what: &Encode, src: Ipv4Addr, src_mac: MacAddr) -> Result<(), Failure> {
+    // `AddrList` borrows its addresses as octets.
+    let octets = |addrs: &[Ipv4Addr]| addrs.iter().map(|a| a.octets()).collect::<Vec<_>>();
+    let query_sources: Vec<[u8; 4]>;
+    let record_sources: Vec<Vec<[u8; 4]>>;
     let records: Vec<GroupRecord<'_>>;
     let message = match what {
         Encode::Query { group, version, max_resp, qrv, qqi, suppress, sources } => match version {
@@ -165,22 +169,27 @@ pub fn encode(out: &mut Out, what: &Encode, src: Ipv4Addr, src_mac: MacAddr) -> 
                     .ok_or_else(|| Failure::usage("an IGMPv2 query's --max-resp is 1 to 255 tenths of a second"))?;
                 Message::V2Query { max_resp, group: *group }
             }
-            _ => Message::V3Query(V3Query {
-                max_resp_code: encode_exp_code(*max_resp),
-                group: *group,
-                suppress_router_processing: *suppress,
-                qrv: *qrv,
-                qqic: encode_exp_code(*qqi),
-                sources: AddrList::new(sources),
-            }),
+            _ => {
+                query_sources = octets(sources);
+                Message::V3Query(V3Query {
+                    max_resp_code: encode_exp_code(*max_resp),
+                    group: *group,
+                    suppress_router_processing: *suppress,
+                    qrv: *qrv,
+                    qqic: encode_exp_code(*qqi),
+                    sources: AddrList::new(&query_sources),
+                })
+            }
         },
         Encode::Report { group, version: 1 } => Message::V1Report { group: *group },
         Encode::Report { group, .. } => Message::V2Report { group: *group },
         Encode::Leave { group } => Message::Leave { group: *group },
         Encode::V3Report { records: list } => {
+            record_sources = list.iter().map(|(_, _, sources)| octets(sources)).collect();
             records = list
                 .iter()
-                .map(|(record_type, group, sources)| GroupRecord {
+                .zip(&record_sources)
+                .map(|((record_type, group, _), sources)| GroupRecord {
                     record_type: *record_type,
                     group: *group,
                     sources: AddrList::new(sources),
