@@ -51,6 +51,41 @@ pub fn sum(data: &[u8]) -> u16 {
     fold(accumulate(0, data))
 }
 
+/// Whether 8 octets, read as one `u64` in either byte order, verify: [`verify`] of
+/// them, without a loop or a fold.
+///
+/// The one's complement sum of the four 16-bit words is `0xffff` exactly when their
+/// plain sum is a multiple of `0xffff` and not 0. Since `0x1_0000 ≡ 1 (mod 0xffff)`, the
+/// word as a whole leaves the same remainder as that sum, in either byte order (a byte
+/// swap multiplies it by `0x100`, which has an inverse). Whether it divides is one
+/// multiplication by the inverse of `0xffff` (T. Granlund and P. Montgomery, *Division
+/// by Invariant Integers using Multiplication*, 1994); a 32-bit target first adds the
+/// two halves with the end-around carry, which keeps the remainder and keeps 0 apart.
+#[inline]
+pub(crate) const fn verify_u64(word: u64) -> bool {
+    if cfg!(target_pointer_width = "64") { divides_64(word) } else { divides_32(fold_halves(word)) }
+}
+
+/// Whether `x` is a multiple of `0xffff` other than 0: `x·0xffff⁻¹` runs over
+/// `0..=u64::MAX / 0xffff` exactly for the multiples, and `x = 0` gives 0.
+const fn divides_64(x: u64) -> bool {
+    const INVERSE: u64 = 0xfffe_fffe_fffe_ffff; // 0xffff · INVERSE ≡ 1 (mod 2⁶⁴)
+    x.wrapping_mul(INVERSE).wrapping_sub(1) < u64::MAX / 0xffff
+}
+
+/// [`divides_64`] on 32 bits.
+const fn divides_32(x: u32) -> bool {
+    const INVERSE: u32 = 0xfffe_ffff; // 0xffff · INVERSE ≡ 1 (mod 2³²)
+    x.wrapping_mul(INVERSE).wrapping_sub(1) < u32::MAX / 0xffff
+}
+
+/// The two halves of `word` added with the end-around carry: 0 only for 0, and the
+/// same remainder modulo `0xffff` (which divides `2³² − 1`).
+const fn fold_halves(word: u64) -> u32 {
+    let (sum, carry) = (word as u32).overflowing_add((word >> 32) as u32);
+    sum.wrapping_add(carry as u32)
+}
+
 /// Combines partial sums (from [`sum`] over pieces of even length) into one.
 #[inline]
 pub fn combine(sums: &[u16]) -> u16 {
@@ -128,6 +163,45 @@ mod tests {
         }
         let ones = [0xffu8; 1001];
         assert_eq!(sum(&ones), reference(&ones));
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "statistical or exhaustive; runs natively in `cargo test`")]
+    fn verify_u64_agrees_with_verify_in_both_byte_orders_and_widths() {
+        let check = |octets: [u8; 8]| {
+            let want = reference(&octets) == 0xffff;
+            assert_eq!(verify(&octets), want, "{octets:02x?}");
+            for word in [u64::from_be_bytes(octets), u64::from_le_bytes(octets)] {
+                assert_eq!(verify_u64(word), want, "{octets:02x?}");
+                assert_eq!(divides_64(word), want, "{octets:02x?}");
+                assert_eq!(divides_32(fold_halves(word)), want, "{octets:02x?}");
+            }
+        };
+        // The Linux report above; all zeros (sums to 0, not 0xffff); sums that are every
+        // multiple of 0xffff the four words can reach; carries at every step.
+        check([0x16, 0x00, 0xf8, 0xfa, 0xef, 0x01, 0x02, 0x03]);
+        for octets in [[0; 8], [0xff; 8], [0, 0, 0, 0, 0, 0, 0xff, 0xff], [0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]] {
+            check(octets);
+        }
+        check([0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        check([0x80, 0x00, 0x80, 0x00, 0x80, 0x00, 0x7f, 0xff]);
+        check([0xff, 0xff, 0xff, 0xfe, 0x00, 0x00, 0x00, 0x01]);
+        let mut x: u64 = 0x0123_4567_89ab_cdef;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            check(x.to_le_bytes());
+            // Make the last word the checksum of the other three, so that half the
+            // cases verify, and nudge it off by one for near misses.
+            let mut octets = x.to_be_bytes();
+            octets[6..].fill(0);
+            let sum = !reference(&octets);
+            octets[6..].copy_from_slice(&sum.to_be_bytes());
+            check(octets);
+            octets[7] = octets[7].wrapping_add(1);
+            check(octets);
+        }
     }
 
     #[test]

@@ -203,10 +203,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
         if data[field::TYPE] != msg_type::V3_REPORT {
             return GroupRecords::EMPTY;
         }
-        GroupRecords(RecordsRepr::Wire {
-            data: &data[field::RECORDS..],
-            count: NetworkEndian::read_u16(&data[field::NUM_RECORDS]),
-        })
+        records_of(data)
     }
 }
 
@@ -754,70 +751,105 @@ impl Query {
 impl<'a> Message<'a> {
     /// Parses and verifies a message: checksum over the whole message, known type, and
     /// multicast group addresses where the type requires one.
-    #[inline]
+    // Always inlined, so that the message is built in place in the caller: an 8-octet
+    // message is verified and decoded here. Longer ones are checked out of line, by a
+    // function that returns only the verdict and leaves the decoding to this one; one
+    // that returned the message itself would have it written to memory and copied,
+    // which costs more than the parse.
+    #[inline(always)]
     pub fn parse(packet: &Packet<&'a [u8]>) -> Result<Message<'a>> {
-        // The 8-octet reports and leaves a host hears most are decoded inline; the rest
-        // out of line, so that callers stay small.
         let data: &'a [u8] = packet.buffer;
-        if let (Some(head), HEADER_LEN) = (data.first_chunk::<HEADER_LEN>(), data.len()) {
-            let kind = head[field::TYPE];
-            if matches!(kind, msg_type::V2_REPORT | msg_type::LEAVE | msg_type::V1_REPORT) {
-                if !checksum::verify(head) {
+        let head = match <&[u8; HEADER_LEN]>::try_from(data) {
+            // Exactly 8 octets, as every IGMPv1/v2 message is: one word to verify.
+            Ok(head) if head[field::TYPE] != msg_type::V3_REPORT => {
+                if !checksum::verify_u64(u64::from_le_bytes(*head)) {
                     return Err(Error::BadChecksum);
                 }
-                let group =
-                    GroupAddr::new([head[4], head[5], head[6], head[7]]).map_err(|_| Error::GroupNotMulticast)?;
-                return Ok(match kind {
-                    msg_type::V2_REPORT => Message::V2Report { group },
-                    msg_type::LEAVE => Message::Leave { group },
-                    _ => Message::V1Report { group },
-                });
+                head
             }
-        }
-        Message::parse_any(packet)
+            _ => {
+                Message::check_long(packet)?;
+                if let Some(message) = Message::v3_of(data) {
+                    return Ok(message);
+                }
+                // An IGMPv1/v2 message may be longer; its first 8 octets are all there is
+                // to decode ([RFC 2236 §2.5]).
+                //
+                // [RFC 2236 §2.5]: https://www.rfc-editor.org/rfc/rfc2236#section-2.5
+                data.first_chunk().ok_or(Error::Truncated)?
+            }
+        };
+        Message::decode_head(head)
     }
 
+    /// What [`Message::parse`] checks of a message that is not an IGMPv1/v2 one of
+    /// exactly 8 octets, beyond its first 8 octets: the checksum over all of it, and the
+    /// groups of an IGMPv3 query or report.
     #[inline(never)]
-    fn parse_any(packet: &Packet<&'a [u8]>) -> Result<Message<'a>> {
+    fn check_long(packet: &Packet<&'a [u8]>) -> Result<()> {
         if !packet.verify_checksum() {
             return Err(Error::BadChecksum);
         }
         let data: &'a [u8] = packet.buffer;
-        let group = || GroupAddr::new([data[4], data[5], data[6], data[7]]).map_err(|_| Error::GroupNotMulticast);
-        let query_group = || {
-            if data[field::GROUP] == [0; 4] { Ok(None) } else { group().map(Some) }
-        };
         match packet.msg_type() {
-            msg_type::MEMBERSHIP_QUERY if packet.is_v3_query() => Ok(Message::V3Query(V3Query {
-                max_resp_code: packet.max_resp_code(),
-                group: query_group()?,
-                suppress_router_processing: packet.s_flag(),
-                qrv: packet.qrv(),
-                qqic: packet.qqic(),
-                sources: sources_of(data),
-            })),
-            // RFC 1112: the group field of a v1 query is ignored on receipt.
-            msg_type::MEMBERSHIP_QUERY if packet.max_resp_code() == 0 => Ok(Message::V1Query),
-            msg_type::MEMBERSHIP_QUERY => {
-                Ok(Message::V2Query { max_resp: packet.max_resp_code(), group: query_group()? })
+            msg_type::MEMBERSHIP_QUERY if packet.is_v3_query() => {
+                query_group(packet.group_addr().to_bits())?;
             }
-            msg_type::V1_REPORT => Ok(Message::V1Report { group: group()? }),
-            msg_type::V2_REPORT => Ok(Message::V2Report { group: group()? }),
-            msg_type::LEAVE => Ok(Message::Leave { group: group()? }),
             msg_type::V3_REPORT => {
-                let records = records_of(data);
                 // Record groups must be multicast, like a v2 report's. The lengths were
                 // checked by `Packet::new_checked`.
-                let mut rest = &data[field::RECORDS..];
-                for _ in 0..records.len() {
+                let mut rest = data.get(field::RECORDS..).unwrap_or(&[]);
+                for _ in 0..records_of(data).len() {
                     let (Some(len), Some(&first)) = (record_len(rest), rest.get(4)) else { break };
                     if first >> 4 != 0xe {
                         return Err(Error::GroupNotMulticast);
                     }
                     rest = rest.get(len..).unwrap_or(&[]);
                 }
-                Ok(Message::V3Report { records })
             }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The IGMPv3 query or report in `data`, which [`Message::check_long`] accepted;
+    /// `None` for the other types.
+    #[inline]
+    fn v3_of(data: &'a [u8]) -> Option<Message<'a>> {
+        match *data.first()? {
+            msg_type::MEMBERSHIP_QUERY => {
+                let [_, max_resp_code, _, _, a, b, c, d, s_qrv, qqic, ..] =
+                    *data.first_chunk::<V3_QUERY_HEADER_LEN>()?;
+                Some(Message::V3Query(V3Query {
+                    max_resp_code,
+                    // 0.0.0.0 (not a group) is a general query; any other address that is
+                    // not multicast was rejected.
+                    group: GroupAddr::from_bits(u32::from_be_bytes([a, b, c, d])).ok(),
+                    suppress_router_processing: s_qrv & 0x08 != 0,
+                    qrv: s_qrv & 0x07,
+                    qqic,
+                    sources: sources_of(data),
+                }))
+            }
+            msg_type::V3_REPORT => Some(Message::V3Report { records: records_of(data) }),
+            _ => None,
+        }
+    }
+
+    /// Decodes the first 8 octets of a message whose checksum verified, of any type but
+    /// the IGMPv3 ones.
+    #[inline]
+    fn decode_head(head: &[u8; HEADER_LEN]) -> Result<Message<'a>> {
+        let [kind, code, _, _, group @ ..] = *head;
+        let bits = u32::from_be_bytes(group);
+        let group = || GroupAddr::from_bits(bits).map_err(|_| Error::GroupNotMulticast);
+        match kind {
+            msg_type::V2_REPORT => Ok(Message::V2Report { group: group()? }),
+            msg_type::LEAVE => Ok(Message::Leave { group: group()? }),
+            msg_type::V1_REPORT => Ok(Message::V1Report { group: group()? }),
+            // RFC 1112: the group field of a v1 query is ignored on receipt.
+            msg_type::MEMBERSHIP_QUERY if code == 0 => Ok(Message::V1Query),
+            msg_type::MEMBERSHIP_QUERY => Ok(Message::V2Query { max_resp: code, group: query_group(bits)? }),
             other => Err(Error::UnknownType(other)),
         }
     }
@@ -965,7 +997,18 @@ fn group_octets(group: Option<GroupAddr>) -> [u8; 4] {
     }
 }
 
+/// The group of a query: `None` for 0.0.0.0 (a general query), otherwise a multicast
+/// group.
+#[inline]
+fn query_group(bits: u32) -> Result<Option<GroupAddr>> {
+    match bits {
+        0 => Ok(None),
+        bits => GroupAddr::from_bits(bits).map(Some).map_err(|_| Error::GroupNotMulticast),
+    }
+}
+
 /// The sources of a v3 query whose lengths have been checked.
+#[inline]
 fn sources_of(data: &[u8]) -> AddrList<'_> {
     let Some((head, rest)) = data.split_first_chunk::<{ field::SOURCES }>() else { return AddrList::EMPTY };
     let [.., n_hi, n_lo] = *head;
@@ -973,11 +1016,11 @@ fn sources_of(data: &[u8]) -> AddrList<'_> {
 }
 
 /// The records of a v3 report whose lengths have been checked.
+#[inline]
 fn records_of(data: &[u8]) -> GroupRecords<'_> {
-    GroupRecords(RecordsRepr::Wire {
-        data: &data[field::RECORDS..],
-        count: NetworkEndian::read_u16(&data[field::NUM_RECORDS]),
-    })
+    let Some((head, rest)) = data.split_first_chunk::<{ field::RECORDS }>() else { return GroupRecords::EMPTY };
+    let [.., n_hi, n_lo] = *head;
+    GroupRecords(RecordsRepr::Wire { data: rest, count: u16::from_be_bytes([n_hi, n_lo]) })
 }
 
 impl fmt::Display for Message<'_> {
