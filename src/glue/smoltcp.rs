@@ -19,8 +19,8 @@
 //! - **IGMP that smoltcp sends** (it still sends a report on its own join and a Leave
 //!   on its own leave) is dropped and counted in [`DeviceStats::smoltcp_igmp_dropped`].
 //! - **The Host's messages** are framed with [`frame::build_v2`] (TTL 1, Router Alert,
-//!   TOS 0xc0; byte for byte what [`Frame::new`] gives) and sent through the real device by [`McastDevice::poll`], whether or not
-//!   smoltcp has anything to send.
+//!   TOS 0xc0; byte for byte what [`Frame::new`] gives) and sent through the real
+//!   device by [`McastDevice::poll`], whether or not smoltcp has anything to send.
 //! - **[`join`](McastDevice::join) and [`leave`](McastDevice::leave)** keep four things
 //!   in step: smoltcp's group table (so it accepts the group's datagrams), the Host
 //!   (which reports), the FilterSet (the exact software filter) and the NIC's filter

@@ -128,39 +128,16 @@ pub fn build_v2(igmp: &Message<'_>, src_mac: MacAddr, src_addr: Ipv4Addr) -> Opt
     eth[ethernet::field::SRC].copy_from_slice(&src_mac.0);
     eth[ethernet::field::ETHERTYPE].copy_from_slice(&EtherType::IPV4.0.to_be_bytes());
     let (ip, igmp_octets) = rest.split_at_mut(ipv4::MIN_HEADER_LEN + ipv4::ROUTER_ALERT.len());
-    let total_len = (ip.len() + igmp::HEADER_LEN) as u8;
-    let [s0, s1, s2, s3] = src_addr.octets();
-    let [d0, d1, d2, d3] = dst.octets();
-    // Version 4, IHL 6; TOS; total length; ident 0; DF; TTL; protocol; checksum (below);
-    // source; destination; Router Alert.
-    let [ra0, ra1, ra2, ra3] = ipv4::ROUTER_ALERT;
-    let header = [
-        0x46,
-        IGMP_TOS,
-        0,
-        total_len,
-        0,
-        0,
-        0x40,
-        0,
-        IGMP_TTL,
-        ipv4::PROTOCOL_IGMP,
-        0,
-        0,
-        s0,
-        s1,
-        s2,
-        s3,
-        d0,
-        d1,
-        d2,
-        d3,
-        ra0,
-        ra1,
-        ra2,
-        ra3,
-    ];
-    ip.copy_from_slice(&header);
+    let header_len = ip.len();
+    ip[ipv4::field::VER_IHL] = 0x40 | (header_len / 4) as u8;
+    ip[ipv4::field::TOS] = IGMP_TOS;
+    ip[ipv4::field::LENGTH].copy_from_slice(&((header_len + igmp::HEADER_LEN) as u16).to_be_bytes());
+    ip[ipv4::field::FLAGS_FRAG].copy_from_slice(&ipv4::FLAG_DF.to_be_bytes());
+    ip[ipv4::field::TTL] = IGMP_TTL;
+    ip[ipv4::field::PROTOCOL] = ipv4::PROTOCOL_IGMP;
+    ip[ipv4::field::SRC].copy_from_slice(&src_addr.octets());
+    ip[ipv4::field::DST].copy_from_slice(&dst.octets());
+    ip[ipv4::field::OPTIONS..].copy_from_slice(&ipv4::ROUTER_ALERT);
     let sum = checksum::compute(ip);
     ip[ipv4::field::CHECKSUM].copy_from_slice(&sum.to_be_bytes());
     igmp_octets.copy_from_slice(&message);

@@ -50,7 +50,7 @@ pub const ROUTER_ALERT: [u8; 4] = [0x94, 0x04, 0x00, 0x00];
 const OPT_END: u8 = 0;
 const OPT_NOP: u8 = 1;
 const OPT_ROUTER_ALERT: u8 = 0x94;
-const FLAG_DF: u16 = 0x4000;
+pub(crate) const FLAG_DF: u16 = 0x4000;
 const FLAG_MF: u16 = 0x2000;
 const FRAG_OFFSET_MASK: u16 = 0x1fff;
 
