@@ -6,6 +6,9 @@
 //! - `is_member/<N>/{mcast,smoltcp}`: the per-datagram membership check, `Host::is_member`
 //!   next to smoltcp 0.14's `Interface::has_multicast_group`, both with N groups joined.
 //!   Each iteration looks up every joined group once; the time reported is per lookup.
+//! - `is_member_miss/<N>/{mcast,smoltcp}`: the same, looking up N groups that are not
+//!   joined (datagrams an imperfect NIC filter, or all-multicast mode, lets in) while the
+//!   N groups of `is_member/<N>` are.
 //!
 //! Run with `cargo bench --bench membership`.
 
@@ -28,6 +31,11 @@ const ME: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 7);
 /// N distinct groups spread over 239.1.0.0/16.
 fn groups(n: usize) -> Vec<GroupAddr> {
     (0..n).map(|i| GroupAddr::new([239, 1, (i * 7 / 256) as u8, (i * 7 % 256) as u8]).unwrap()).collect()
+}
+
+/// N distinct groups spread over 239.2.0.0/16, none of `groups(n)`.
+fn other_groups(n: usize) -> Vec<GroupAddr> {
+    (0..n).map(|i| GroupAddr::new([239, 2, (i * 7 / 256) as u8, (i * 7 % 256) as u8]).unwrap()).collect()
 }
 
 /// A host with every group joined and Idle (unsolicited reports sent).
@@ -102,6 +110,35 @@ fn is_member<const N: usize>(c: &mut Criterion) {
     g.finish();
 }
 
+fn is_member_miss<const N: usize>(c: &mut Criterion) {
+    let groups = groups(N);
+    let host: Host<N> = idle_host(&groups);
+    let iface = smoltcp_iface(&groups);
+    let others = other_groups(N);
+    let smoltcp_others: Vec<IpAddress> = others.iter().map(|g| IpAddress::Ipv4(g.to_ipv4())).collect();
+    assert!(others.iter().all(|g| !host.is_member(*g)));
+    assert!(smoltcp_others.iter().all(|g| !iface.has_multicast_group(*g)));
+
+    // Each iteration looks every group not joined up once; throughput is per lookup.
+    let mut g = c.benchmark_group(format!("is_member_miss/{N}"));
+    g.throughput(Throughput::Elements(N as u64));
+    g.bench_function("mcast", |b| {
+        b.iter(|| {
+            for group in &others {
+                black_box(host.is_member(black_box(*group)));
+            }
+        })
+    });
+    g.bench_function("smoltcp", |b| {
+        b.iter(|| {
+            for group in &smoltcp_others {
+                black_box(iface.has_multicast_group(black_box(*group)));
+            }
+        })
+    });
+    g.finish();
+}
+
 fn benches(c: &mut Criterion) {
     general_query::<8>(c);
     general_query::<64>(c);
@@ -109,6 +146,9 @@ fn benches(c: &mut Criterion) {
     is_member::<8>(c);
     is_member::<64>(c);
     is_member::<512>(c);
+    is_member_miss::<8>(c);
+    is_member_miss::<64>(c);
+    is_member_miss::<512>(c);
 }
 
 criterion_group! {
