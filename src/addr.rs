@@ -63,7 +63,7 @@ impl GroupAddr {
 
     /// The group of these octets with the top four bits of the first set to 0xe, which
     /// makes it multicast and not zero.
-    const fn in_range(octets: [u8; 4]) -> GroupAddr {
+    pub(crate) const fn in_range(octets: [u8; 4]) -> GroupAddr {
         match NonZeroU32::new((u32::from_be_bytes(octets) & 0x0fff_ffff) | 0xe000_0000) {
             Some(bits) => GroupAddr(bits),
             None => GroupAddr(NonZeroU32::MAX), // never: the top bits are set

@@ -109,11 +109,10 @@ pub struct GroupInfo {
 
 const TIMER: u8 = 0x01;
 const LAST_REPORTER: u8 = 0x02;
-const LEAVING: u8 = 0x04;
 /// The report a join (or a new address, or link up) sends at once is still to go out.
 /// It is not a timer: another host's report does not suppress it (RFC 2236 §6 sends it
 /// on the join itself).
-const JOIN_REPORT: u8 = 0x08;
+const JOIN_REPORT: u8 = 0x04;
 
 /// Deadlines are kept as 32-bit millisecond offsets from an epoch that moves forward
 /// once they get this far away, so an entry stays at 12 bytes.
@@ -132,13 +131,40 @@ const fn bucket(group: GroupAddr) -> usize {
     (group.to_bits().wrapping_mul(0x9e37_79b1) >> (32 - BUCKETS.trailing_zeros())) as usize
 }
 
+/// A group as the table keeps it: its address as a `u32`, inverted while the group is
+/// leaving (joined no more, its Leave still to send). An inverted address starts with
+/// the bits `0001`, a group's with `1110`, so a leaving group's key equals no group's
+/// and `is_member` compares keys without looking at anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key(u32);
+
+impl Key {
+    const fn member(group: GroupAddr) -> Key {
+        Key(group.to_bits())
+    }
+
+    const fn leaving(group: GroupAddr) -> Key {
+        Key(!group.to_bits())
+    }
+
+    fn is_leaving(self) -> bool {
+        self.0 >> 31 == 0
+    }
+
+    fn group(self) -> GroupAddr {
+        let bits = if self.is_leaving() { !self.0 } else { self.0 };
+        // A key is a group's address or its inverse: `bits` is a group's already.
+        GroupAddr::in_range(bits.to_be_bytes())
+    }
+}
+
 /// One group's state: 12 bytes on every target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Entry {
-    group: GroupAddr,
+    key: Key,
     /// Report timer deadline, milliseconds after `Host::epoch`; valid when `TIMER`.
     deadline: u32,
-    /// Joins; 0 only while `LEAVING`.
+    /// Joins; 0 only while leaving.
     joins: u16,
     flags: u8,
     /// Unsolicited reports still to send after the pending one.
@@ -254,8 +280,9 @@ impl<const N: usize> Host<N> {
             Ok(i) => {
                 let count = self.config.unsolicited_report_count;
                 let e = &mut self.entries[i];
-                if e.is(LEAVING) {
+                if e.key.is_leaving() {
                     // Rejoined before the Leave went out: a member again, from scratch.
+                    e.key = Key::member(group);
                     e.joins = 1;
                     e.flags = 0;
                     start_unsolicited(e, count);
@@ -266,7 +293,7 @@ impl<const N: usize> Host<N> {
                 }
             }
             Err(i) => {
-                let mut e = Entry { group, deadline: 0, joins: 1, flags: 0, repeats: 0 };
+                let mut e = Entry { key: Key::member(group), deadline: 0, joins: 1, flags: 0, repeats: 0 };
                 start_unsolicited(&mut e, self.config.unsolicited_report_count);
                 self.insert_at(i, e)?;
                 Ok(true)
@@ -288,7 +315,7 @@ impl<const N: usize> Host<N> {
         }
         self.observe(now);
         let i = match self.find(group) {
-            Ok(i) if !self.entries[i].is(LEAVING) => i,
+            Ok(i) if !self.entries[i].key.is_leaving() => i,
             _ => return Err(MembershipError::NotJoined),
         };
         let e = &mut self.entries[i];
@@ -298,7 +325,7 @@ impl<const N: usize> Host<N> {
         }
         if e.is(LAST_REPORTER) && !self.v1_router_present(now) {
             let e = &mut self.entries[i];
-            *e = Entry { group, deadline: 0, joins: 0, flags: LEAVING, repeats: 0 };
+            *e = Entry { key: Key::leaving(group), deadline: 0, joins: 0, flags: 0, repeats: 0 };
         } else {
             self.remove_at(i);
         }
@@ -311,14 +338,15 @@ impl<const N: usize> Host<N> {
         if group == GroupAddr::ALL_SYSTEMS {
             return true;
         }
-        let (_, entries) = self.bucket_of(group);
-        entries.iter().any(|e| e.group == group && !e.is(LEAVING))
+        // A leaving group's key matches no group.
+        let key = Key::member(group);
+        self.bucket_of(group).1.iter().any(|e| e.key == key)
     }
 
     /// The joined groups, in no particular order (224.0.0.1, implicit, is not listed).
     pub fn groups(&self) -> impl Iterator<Item = GroupInfo> + '_ {
-        self.entries.iter().filter(|e| !e.is(LEAVING)).map(|e| GroupInfo {
-            group: e.group,
+        self.entries.iter().filter(|e| !e.key.is_leaving()).map(|e| GroupInfo {
+            group: e.key.group(),
             joins: e.joins,
             state: if e.is(TIMER | JOIN_REPORT) { GroupState::Delaying } else { GroupState::Idle },
             last_reporter: e.is(LAST_REPORTER),
@@ -327,7 +355,7 @@ impl<const N: usize> Host<N> {
 
     /// How many groups are joined.
     pub fn len(&self) -> usize {
-        self.entries.iter().filter(|e| !e.is(LEAVING)).count()
+        self.entries.iter().filter(|e| !e.key.is_leaving()).count()
     }
 
     /// Whether no group is joined.
@@ -382,7 +410,7 @@ impl<const N: usize> Host<N> {
     /// interface has no address.
     pub fn poll_at(&self) -> Option<Instant> {
         let has_address = self.address.is_some();
-        let now = self.entries.iter().any(|e| e.is(LEAVING) || (has_address && e.is(JOIN_REPORT)));
+        let now = self.entries.iter().any(|e| e.key.is_leaving() || (has_address && e.is(JOIN_REPORT)));
         let timers = self.entries.iter().filter(|e| has_address && e.is(TIMER));
         let timer = timers.map(|e| e.deadline).min().map(|d| self.epoch.add_millis(u64::from(d)));
         if now { Some(timer.map_or(self.last_now, |t| t.min(self.last_now))) } else { timer }
@@ -394,11 +422,11 @@ impl<const N: usize> Host<N> {
         self.observe(now);
         let rel = self.rel(now);
         let v1 = self.v1_router_present(now);
-        while let Some(i) = self.entries.iter().position(|e| e.is(LEAVING)) {
+        while let Some(i) = self.entries.iter().position(|e| e.key.is_leaving()) {
             let e = self.remove_at(i);
             if let (Some((source, _)), false) = (self.address, v1) {
                 self.stats.leaves_sent = self.stats.leaves_sent.wrapping_add(1);
-                return Some(Transmit::new(Message::Leave { group: e.group }, source));
+                return Some(Transmit::new(Message::Leave { group: e.key.group() }, source));
             }
         }
         let (source, _) = self.address?;
@@ -420,7 +448,7 @@ impl<const N: usize> Host<N> {
                     schedule(e, epoch, deadline, now);
                 }
             }
-            let group = e.group;
+            let group = e.key.group();
             return Some(self.report(group, v1, source));
         }
         let due = self
@@ -439,7 +467,7 @@ impl<const N: usize> Host<N> {
             let deadline = rel.saturating_add(self.rng.delay_ms(interval));
             schedule(e, epoch, deadline, now);
         }
-        let group = e.group;
+        let group = e.key.group();
         Some(self.report(group, v1, source))
     }
 
@@ -454,7 +482,7 @@ impl<const N: usize> Host<N> {
         // join report still to go out is sent anyway, but its repeats are not.
         if let Ok(i) = self.find(group) {
             let e = &mut self.entries[i];
-            if !e.is(LEAVING) && e.is(TIMER | JOIN_REPORT) {
+            if !e.key.is_leaving() && e.is(TIMER | JOIN_REPORT) {
                 if e.is(TIMER) {
                     e.flags &= !(TIMER | LAST_REPORTER);
                     self.stats.suppressed = self.stats.suppressed.wrapping_add(1);
@@ -513,7 +541,7 @@ impl<const N: usize> Host<N> {
     /// reset it to such a delay only if Max Resp is shorter than the time left.
     fn start_or_shorten(&mut self, i: usize, rel: u32, max_ms: u32) {
         let e = &mut self.entries[i];
-        if e.is(LEAVING) {
+        if e.key.is_leaving() {
             return;
         }
         if e.is(TIMER) && max_ms >= e.deadline.saturating_sub(rel) {
@@ -526,7 +554,7 @@ impl<const N: usize> Host<N> {
     fn announce_all(&mut self, now: Instant) {
         self.observe(now);
         let count = self.config.unsolicited_report_count;
-        for e in self.entries.iter_mut().filter(|e| !e.is(LEAVING)) {
+        for e in self.entries.iter_mut().filter(|e| !e.key.is_leaving()) {
             start_unsolicited(e, count);
         }
     }
@@ -539,18 +567,19 @@ impl<const N: usize> Host<N> {
         (start, self.entries.get(start..end).unwrap_or(&[]))
     }
 
-    /// The index of `group`'s entry, or where it would be inserted (address order
-    /// within its bucket).
+    /// The index of `group`'s entry (joined or leaving), or where it would be inserted
+    /// (address order within its bucket).
     fn find(&self, group: GroupAddr) -> Result<usize, usize> {
         let (start, entries) = self.bucket_of(group);
-        match entries.iter().position(|e| e.group == group) {
+        let (member, leaving) = (Key::member(group), Key::leaving(group));
+        match entries.iter().position(|e| e.key == member || e.key == leaving) {
             Some(i) => Ok(start + i),
-            None => Err(start + entries.iter().take_while(|e| e.group < group).count()),
+            None => Err(start + entries.iter().take_while(|e| e.key.group() < group).count()),
         }
     }
 
     fn insert_at(&mut self, i: usize, e: Entry) -> Result<(), MembershipError> {
-        let b = bucket(e.group);
+        let b = bucket(e.key.group());
         self.entries.insert(i, e).map_err(|_| MembershipError::TableFull)?;
         for bound in &mut self.bounds[b + 1..] {
             *bound += 1;
@@ -560,7 +589,7 @@ impl<const N: usize> Host<N> {
 
     fn remove_at(&mut self, i: usize) -> Entry {
         let e = self.entries.remove(i);
-        for bound in &mut self.bounds[bucket(e.group) + 1..] {
+        for bound in &mut self.bounds[bucket(e.key.group()) + 1..] {
             *bound -= 1;
         }
         e
@@ -623,19 +652,89 @@ fn start_unsolicited(e: &mut Entry, count: u8) {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+    use std::vec::Vec;
+
     use super::*;
 
+    const ME: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 7);
+
+    impl<const N: usize> Host<N> {
+        /// Checks the lookup index against the table, and `find` and `is_member` against
+        /// what the table holds.
+        fn check_index(&self) {
+            let entries = &self.entries[..];
+            assert_eq!(self.bounds[0], 0);
+            assert!(self.bounds.windows(2).all(|w| w[0] <= w[1]), "bounds out of order");
+            assert_eq!(usize::from(self.bounds[BUCKETS]), entries.len());
+            for b in 0..BUCKETS {
+                let bucket_entries = &entries[usize::from(self.bounds[b])..usize::from(self.bounds[b + 1])];
+                assert!(bucket_entries.iter().all(|e| bucket(e.key.group()) == b), "a group outside bucket {b}");
+                let in_order = bucket_entries.windows(2).all(|w| w[0].key.group() < w[1].key.group());
+                assert!(in_order, "bucket {b} not in address order (or a group twice)");
+            }
+            for (i, e) in entries.iter().enumerate() {
+                let group = e.key.group();
+                assert!(group.is_joinable() && group != GroupAddr::ALL_SYSTEMS, "{group} in the table");
+                if e.key.is_leaving() {
+                    let leaving = Entry { key: Key::leaving(group), deadline: 0, joins: 0, flags: 0, repeats: 0 };
+                    assert_eq!(*e, leaving, "{group} leaving");
+                } else {
+                    assert_eq!(e.key, Key::member(group));
+                    assert!(e.joins > 0, "{group} joined 0 times");
+                }
+                assert_eq!(self.find(group), Ok(i), "find({group})");
+                assert_eq!(self.is_member(group), !e.key.is_leaving(), "is_member({group})");
+            }
+        }
+    }
+
+    /// The first `count` groups of 239.0.0.0/8 that fall in bucket `b`, in address order.
+    fn colliding(b: usize, count: usize) -> Vec<GroupAddr> {
+        (0xef00_0001..).filter_map(|x| GroupAddr::from_bits(x).ok()).filter(|g| bucket(*g) == b).take(count).collect()
+    }
+
+    fn bucket_len<const N: usize>(h: &Host<N>, b: usize) -> u16 {
+        h.bounds[b + 1] - h.bounds[b]
+    }
+
+    fn leaves_sent<const N: usize>(h: &mut Host<N>, now: Instant) -> Vec<GroupAddr> {
+        let mut left = Vec::new();
+        while let Some(t) = h.poll_transmit(now) {
+            if let Message::Leave { group } = t.message {
+                left.push(group);
+            }
+        }
+        left
+    }
+
     #[test]
-    fn entry_is_12_bytes() {
+    fn a_group_costs_12_bytes() {
         assert_eq!(core::mem::size_of::<Entry>(), 12);
+        assert_eq!(core::mem::size_of::<Host<64>>() - core::mem::size_of::<Host<8>>(), 56 * 12);
+    }
+
+    #[test]
+    fn a_leaving_key_is_no_group_s_key() {
+        for first in 224..=239 {
+            for rest in [[0, 0, 1], [1, 2, 3], [255, 255, 255]] {
+                let g = GroupAddr::new([first, rest[0], rest[1], rest[2]]).unwrap();
+                let (member, leaving) = (Key::member(g), Key::leaving(g));
+                assert!(!member.is_leaving() && leaving.is_leaving());
+                assert_eq!((member.group(), leaving.group()), (g, g));
+                assert!(GroupAddr::from_bits(leaving.0).is_err());
+            }
+        }
     }
 
     #[test]
     #[cfg_attr(miri, ignore = "long; runs natively in `cargo test`")]
     fn the_lookup_index_survives_churn() {
-        let mut h: Host<300> = Host::new(HostConfig::default(), 1).unwrap();
+        let mut h: Host<400> = Host::new(HostConfig::default(), 1).unwrap();
+        h.set_address(Instant::ZERO, Some((ME, 24)));
         let mut rng = Rng::new(5);
-        let mut joined = std::collections::BTreeSet::new();
+        let mut joined = BTreeSet::new();
+        let mut saw_leaving = 0;
         for step in 0..3_000u64 {
             let g = GroupAddr::new([239, 0, (rng.below(2) as u8), rng.below(256) as u8]).unwrap();
             let now = Instant::from_millis(step);
@@ -643,23 +742,128 @@ mod tests {
                 assert_eq!(h.leave(now, g), Ok(true));
                 joined.remove(&g);
             } else {
+                // Possibly a rejoin of a group whose Leave is still to go.
                 assert_eq!(h.join(now, g), Ok(true));
                 joined.insert(g);
             }
-            while h.poll_transmit(now).is_some() {}
-            // The bounds partition the table, each bucket holds only its own groups.
-            assert_eq!(h.bounds[0], 0);
-            assert!(h.bounds.windows(2).all(|w| w[0] <= w[1]));
-            assert_eq!(usize::from(h.bounds[BUCKETS]), h.entries.len());
-            for b in 0..BUCKETS {
-                let range = usize::from(h.bounds[b])..usize::from(h.bounds[b + 1]);
-                assert!(h.entries[range].iter().all(|e| bucket(e.group) == b));
+            // Send now and then, so that groups stay leaving for a while, and groups
+            // that sent a report leave with a Leave.
+            if rng.below(4) == 0 {
+                while h.poll_transmit(now).is_some() {}
             }
+            assert_eq!(h.is_member(g), joined.contains(&g));
+            h.check_index();
+            saw_leaving += usize::from(h.entries.iter().any(|e| e.key.is_leaving()));
         }
-        for x in 0..512u32 {
+        assert!(saw_leaving > 100, "{saw_leaving} steps with a group leaving");
+        for x in 0..1024u32 {
             let g = GroupAddr::new([239, 0, (x >> 8) as u8, x as u8]).unwrap();
             assert_eq!(h.is_member(g), joined.contains(&g), "{g}");
         }
         assert_eq!(h.len(), joined.len());
+        assert!(h.is_member(GroupAddr::ALL_SYSTEMS));
+    }
+
+    #[test]
+    fn a_bucket_full_of_colliding_groups() {
+        const B: usize = 5;
+        let all = colliding(B, 20);
+        let groups = &all[..12];
+        let now = Instant::ZERO;
+        let mut h: Host<16> = Host::new(HostConfig::default(), 1).unwrap();
+        h.set_address(now, Some((ME, 24)));
+        // Joined backwards, each goes in first in its bucket.
+        for g in groups.iter().rev() {
+            assert_eq!(h.join(now, *g), Ok(true));
+            h.check_index();
+        }
+        assert_eq!(bucket_len(&h, B), 12);
+        assert!(groups.iter().all(|g| h.is_member(*g)));
+        assert!(all[12..].iter().all(|g| !h.is_member(*g)));
+        // The reports make us the last reporter of each, so each leave waits for its Leave.
+        while h.poll_transmit(now).is_some() {}
+        // The first, a middle and the last group of the bucket: members no more at once,
+        // while the others, before and after them, still are.
+        for i in [0, 5, 11] {
+            assert_eq!(h.leave(now, groups[i]), Ok(true));
+            h.check_index();
+        }
+        for (i, g) in groups.iter().enumerate() {
+            assert_eq!(h.is_member(*g), ![0, 5, 11].contains(&i), "{g}");
+        }
+        assert_eq!(h.len(), 9);
+        assert_eq!(h.leave(now, groups[5]), Err(MembershipError::NotJoined));
+        // A rejoin before the Leave goes out: a member again, in place.
+        assert_eq!(h.join(now, groups[5]), Ok(true));
+        h.check_index();
+        assert!(h.is_member(groups[5]));
+        // The two Leaves go out and take their groups out of the table.
+        assert_eq!(leaves_sent(&mut h, now), [groups[0], groups[11]]);
+        h.check_index();
+        assert_eq!(bucket_len(&h, B), 10);
+        for g in &groups[1..11] {
+            assert_eq!(h.leave(now, *g), Ok(true));
+        }
+        assert_eq!(leaves_sent(&mut h, now).len(), 10);
+        h.check_index();
+        assert!(h.entries.is_empty() && h.bounds.iter().all(|&b| b == 0));
+        assert!(groups.iter().all(|g| !h.is_member(*g)));
+    }
+
+    #[test]
+    fn a_full_table_of_colliding_groups_refuses_one_more_unchanged() {
+        let groups = colliding(0, 5);
+        let now = Instant::ZERO;
+        let mut h: Host<4> = Host::new(HostConfig::default(), 1).unwrap();
+        for g in &groups[1..] {
+            assert_eq!(h.join(now, *g), Ok(true));
+        }
+        let before = (h.entries.clone(), h.bounds);
+        // It would go first in the bucket.
+        assert_eq!(h.join(now, groups[0]), Err(MembershipError::TableFull));
+        assert_eq!((h.entries.clone(), h.bounds), before);
+        h.check_index();
+        assert!(!h.is_member(groups[0]));
+        assert!(groups[1..].iter().all(|g| h.is_member(*g)));
+    }
+
+    #[test]
+    fn lookups_in_empty_buckets_and_at_the_ends_of_the_table() {
+        let now = Instant::ZERO;
+        let mut h: Host<8> = Host::new(HostConfig::default(), 1).unwrap();
+        let (first, last) = (colliding(0, 3), colliding(BUCKETS - 1, 3));
+        assert!(first.iter().chain(&last).all(|g| !h.is_member(*g)));
+        // Only the last bucket: every empty bucket before it starts at its first key.
+        for g in &last[..2] {
+            h.join(now, *g).unwrap();
+        }
+        h.check_index();
+        assert!(h.bounds[..BUCKETS].iter().all(|&b| b == 0));
+        assert!(!h.is_member(first[0]) && !h.is_member(last[2]));
+        for b in 1..BUCKETS - 1 {
+            assert!(colliding(b, 2).iter().all(|g| !h.is_member(*g)), "bucket {b}");
+        }
+        // Only the first bucket: every empty bucket after it starts past the last key.
+        for g in &last[..2] {
+            h.leave(now, *g).unwrap();
+        }
+        for g in &first[..2] {
+            h.join(now, *g).unwrap();
+        }
+        h.check_index();
+        assert!(h.bounds[1..].iter().all(|&b| b == 2));
+        assert!(!h.is_member(first[2]) && !h.is_member(last[0]));
+        assert!(h.is_member(first[0]) && h.is_member(first[1]));
+        assert!(h.is_member(GroupAddr::ALL_SYSTEMS));
+    }
+
+    #[test]
+    fn a_host_for_no_groups() {
+        let mut h: Host<0> = Host::new(HostConfig::default(), 1).unwrap();
+        let g = GroupAddr::new([239, 1, 2, 3]).unwrap();
+        assert_eq!(h.join(Instant::ZERO, g), Err(MembershipError::TableFull));
+        assert_eq!(h.join(Instant::ZERO, GroupAddr::ALL_SYSTEMS), Ok(false));
+        assert!(!h.is_member(g) && h.is_member(GroupAddr::ALL_SYSTEMS));
+        h.check_index();
     }
 }
