@@ -16,6 +16,10 @@
 //!   is what smoltcp's interface sends; `smoltcp_router_alert_by_hand` writes the same
 //!   24-octet header as `mcast` with smoltcp's packet setters.
 //!
+//! - `igmp_v2_report/parse_verify_use_bounds` are not parsers: they are the least work
+//!   a parse of this one report can do, by hand, with and without the checksum, to show
+//!   how close to those bounds each side is.
+//!
 //! Run with `cargo bench --bench wire`.
 
 use std::hint::black_box;
@@ -33,6 +37,35 @@ use smoltcp::wire::{
     EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IgmpPacket, IgmpRepr, IgmpVersion, IpProtocol,
     Ipv4Packet, Ipv4Repr,
 };
+
+/// The loop and the length check of an 8-octet message, and nothing else.
+#[inline(always)]
+fn bound_length(bytes: &[u8]) -> u64 {
+    <&[u8; 8]>::try_from(bytes).map_or(0, |head| u64::from_le_bytes(*head))
+}
+
+/// The group of a v2 report after the checks smoltcp's parse makes (length, type, a
+/// multicast group), and no more; 0 for anything else.
+#[inline(always)]
+fn bound_checks(bytes: &[u8]) -> u32 {
+    let Ok(head) = <&[u8; 8]>::try_from(bytes) else { return 0 };
+    let group = u32::from_be_bytes([head[4], head[5], head[6], head[7]]);
+    if head[0] == 0x16 && group >> 28 == 0xe { group } else { 0 }
+}
+
+/// [`bound_checks`] and the cheapest verification of the checksum: the four words sum
+/// to a non-zero multiple of 0xffff, one multiplication and a compare (what
+/// `Message::parse` does).
+#[inline(always)]
+fn bound_checks_verify(bytes: &[u8]) -> u32 {
+    let Ok(head) = <&[u8; 8]>::try_from(bytes) else { return 0 };
+    let word = u64::from_le_bytes(*head);
+    if word.wrapping_mul(0xfffe_fffe_fffe_ffff).wrapping_sub(1) >= u64::MAX / 0xffff {
+        return 0;
+    }
+    let group = u32::from_be_bytes([head[4], head[5], head[6], head[7]]);
+    if head[0] == 0x16 && group >> 28 == 0xe { group } else { 0 }
+}
 
 /// IGMPv2 report for 239.1.2.3, checksum 0xf8fa, as Linux sends it.
 const V2_REPORT: [u8; 8] = [0x16, 0x00, 0xf8, 0xfa, 0xef, 0x01, 0x02, 0x03];
@@ -126,6 +159,17 @@ fn igmp_v2_report(c: &mut Criterion) {
             }
         })
     });
+    g.finish();
+
+    // Lower bounds for the group above, by hand for this one message (see `bound_*`).
+    let mut corrupt = V2_REPORT;
+    corrupt[3] ^= 1;
+    assert_eq!((bound_checks(&V2_REPORT), bound_checks_verify(&V2_REPORT)), (0xef01_0203, 0xef01_0203));
+    assert_eq!((bound_checks(&corrupt), bound_checks_verify(&corrupt)), (0xef01_0203, 0));
+    let mut g = c.benchmark_group("igmp_v2_report/parse_verify_use_bounds");
+    g.bench_function("length_only", |b| b.iter(|| bound_length(black_box(&V2_REPORT[..]))));
+    g.bench_function("type_and_group", |b| b.iter(|| bound_checks(black_box(&V2_REPORT[..]))));
+    g.bench_function("type_and_group_and_checksum", |b| b.iter(|| bound_checks_verify(black_box(&V2_REPORT[..]))));
     g.finish();
 
     let msg = Message::V2Report { group };
