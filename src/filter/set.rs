@@ -168,12 +168,14 @@ impl<const N: usize> FilterSet<N> {
         }
         match self.find(mac) {
             Ok(i) => {
-                let e = &mut self.entries[i];
+                // `find` gives indices of the table only.
+                let e = self.entries.get_mut(i).ok_or(FilterError::NotPresent)?;
                 e.refs = e.refs.checked_add(1).ok_or(FilterError::TooManyRefs)?;
                 Ok(false)
             }
             Err(i) => {
-                if self.entries.is_full() {
+                // `i <= len` always; checked so that `insert` has no panic left to take.
+                if self.entries.is_full() || i > self.entries.len() {
                     return Err(FilterError::Full);
                 }
                 let place = self.place_new(mac).ok_or(FilterError::NoSlot)?;
@@ -200,7 +202,7 @@ impl<const N: usize> FilterSet<N> {
             return Ok(false);
         }
         let i = self.find(mac).map_err(|_| FilterError::NotPresent)?;
-        let e = &mut self.entries[i];
+        let e = self.entries.get_mut(i).ok_or(FilterError::NotPresent)?;
         if e.refs > 1 {
             e.refs -= 1;
             return Ok(false);
@@ -380,8 +382,8 @@ impl<const N: usize> FilterSet<N> {
         match place {
             Place::Slot(slot) => self.slots_used |= 1 << slot,
             Place::Hash => {
-                if let Some(scheme) = self.caps.hash {
-                    let count = &mut self.bins[usize::from(scheme.bin(mac))];
+                // A bin is below 64, the most any scheme has.
+                if let Some(count) = self.caps.hash.and_then(|scheme| self.bins.get_mut(usize::from(scheme.bin(mac)))) {
                     // At most N + 1 < 65535 MACs exist: cannot saturate.
                     *count = count.saturating_add(1);
                 }
@@ -395,8 +397,7 @@ impl<const N: usize> FilterSet<N> {
         match place {
             Place::Slot(slot) => self.slots_used &= !(1 << slot),
             Place::Hash => {
-                if let Some(scheme) = self.caps.hash {
-                    let count = &mut self.bins[usize::from(scheme.bin(mac))];
+                if let Some(count) = self.caps.hash.and_then(|scheme| self.bins.get_mut(usize::from(scheme.bin(mac)))) {
                     *count = count.saturating_sub(1);
                 }
             }

@@ -280,7 +280,8 @@ impl<const N: usize> Host<N> {
         match self.find(group) {
             Ok(i) => {
                 let count = self.config.unsolicited_report_count;
-                let e = &mut self.entries[i];
+                // `find` gives indices of the table only.
+                let e = self.entries.get_mut(i).ok_or(MembershipError::NotJoined)?;
                 if e.key.is_leaving() {
                     // Rejoined before the Leave went out: a member again, from scratch.
                     e.key = Key::member(group);
@@ -315,17 +316,18 @@ impl<const N: usize> Host<N> {
             return Ok(false);
         }
         self.observe(now);
-        let i = match self.find(group) {
-            Ok(i) if !self.entries[i].key.is_leaving() => i,
-            _ => return Err(MembershipError::NotJoined),
+        let v1_router = self.v1_router_present(now);
+        let Some((i, e)) = self.find(group).ok().and_then(|i| Some((i, self.entries.get_mut(i)?))) else {
+            return Err(MembershipError::NotJoined);
         };
-        let e = &mut self.entries[i];
+        if e.key.is_leaving() {
+            return Err(MembershipError::NotJoined);
+        }
         if e.joins > 1 {
             e.joins -= 1;
             return Ok(false);
         }
-        if e.is(LAST_REPORTER) && !self.v1_router_present(now) {
-            let e = &mut self.entries[i];
+        if e.is(LAST_REPORTER) && !v1_router {
             *e = Entry { key: Key::leaving(group), deadline: 0, joins: 0, flags: 0, repeats: 0 };
         } else {
             self.remove_at(i);
@@ -429,7 +431,7 @@ impl<const N: usize> Host<N> {
         let rel = self.rel(now);
         let v1 = self.v1_router_present(now);
         while let Some(i) = self.entries.iter().position(|e| e.key.is_leaving()) {
-            let e = self.remove_at(i);
+            let Some(e) = self.remove_at(i) else { break };
             if let (Some((source, _)), false) = (self.address, v1) {
                 self.stats.leaves_sent = self.stats.leaves_sent.wrapping_add(1);
                 return Some(Transmit::new(Message::Leave { group: e.key.group() }, source));
@@ -466,7 +468,7 @@ impl<const N: usize> Host<N> {
             .filter(|(_, e)| e.is(TIMER) && self.epoch.add_millis(u64::from(e.deadline)) <= now)
             .min_by_key(|(_, e)| e.deadline)
             .map(|(i, _)| i)?;
-        let e = &mut self.entries[due];
+        let e = self.entries.get_mut(due)?;
         e.flags = (e.flags | LAST_REPORTER) & !TIMER;
         if e.repeats > 0 {
             e.repeats -= 1;
@@ -486,15 +488,15 @@ impl<const N: usize> Host<N> {
     fn heard_report(&mut self, group: GroupAddr) {
         // RFC 2236 §6: Delaying + report received -> stop timer, clear flag, Idle. A
         // join report still to go out is sent anyway, but its repeats are not.
-        if let Ok(i) = self.find(group) {
-            let e = &mut self.entries[i];
-            if !e.key.is_leaving() && e.is(TIMER | JOIN_REPORT) {
-                if e.is(TIMER) {
-                    e.flags &= !(TIMER | LAST_REPORTER);
-                    self.stats.suppressed = self.stats.suppressed.wrapping_add(1);
-                }
-                e.repeats = 0;
+        if let Some(e) = self.find(group).ok().and_then(|i| self.entries.get_mut(i))
+            && !e.key.is_leaving()
+            && e.is(TIMER | JOIN_REPORT)
+        {
+            if e.is(TIMER) {
+                e.flags &= !(TIMER | LAST_REPORTER);
+                self.stats.suppressed = self.stats.suppressed.wrapping_add(1);
             }
+            e.repeats = 0;
         }
     }
 
@@ -546,7 +548,7 @@ impl<const N: usize> Host<N> {
     /// RFC 2236 §3: Idle -> start a timer at a random delay in (0, Max Resp]; Delaying ->
     /// reset it to such a delay only if Max Resp is shorter than the time left.
     fn start_or_shorten(&mut self, i: usize, rel: u32, max_ms: u32) {
-        let e = &mut self.entries[i];
+        let Some(e) = self.entries.get_mut(i) else { return };
         if e.key.is_leaving() {
             return;
         }
@@ -584,8 +586,13 @@ impl<const N: usize> Host<N> {
         }
     }
 
+    /// Inserts `e` at `i`, which [`find`](Self::find) gave; refuses when full.
     fn insert_at(&mut self, i: usize, e: Entry) -> Result<(), MembershipError> {
         let b = bucket(e.key.group());
+        // `i <= len` always; checked so that `insert` has no panic left to take.
+        if i > self.entries.len() {
+            return Err(MembershipError::TableFull);
+        }
         self.entries.insert(i, e).map_err(|_| MembershipError::TableFull)?;
         for bound in &mut self.bounds[b + 1..] {
             *bound += 1;
@@ -593,12 +600,17 @@ impl<const N: usize> Host<N> {
         Ok(())
     }
 
-    fn remove_at(&mut self, i: usize) -> Entry {
+    /// Removes the entry at `i`; `None` (never, for an `i` from the table) if there is
+    /// none.
+    fn remove_at(&mut self, i: usize) -> Option<Entry> {
+        if i >= self.entries.len() {
+            return None;
+        }
         let e = self.entries.remove(i);
         for bound in &mut self.bounds[bucket(e.key.group()) + 1..] {
             *bound -= 1;
         }
-        e
+        Some(e)
     }
 
     /// `now` as a 32-bit offset from the epoch (0 if time went back before it).

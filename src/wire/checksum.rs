@@ -19,13 +19,13 @@ fn accumulate(mut acc: u64, data: &[u8]) -> u64 {
         acc += u64::from(u32::from_be_bytes([c[4], c[5], c[6], c[7]]));
     }
     let mut rest = chunks.remainder();
-    if rest.len() >= 4 {
-        acc += u64::from(u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]));
-        rest = &rest[4..];
+    if let Some((word, tail)) = rest.split_first_chunk() {
+        acc += u64::from(u32::from_be_bytes(*word));
+        rest = tail;
     }
-    if rest.len() >= 2 {
-        acc += u64::from(u16::from_be_bytes([rest[0], rest[1]]));
-        rest = &rest[2..];
+    if let Some((half, tail)) = rest.split_first_chunk() {
+        acc += u64::from(u16::from_be_bytes(*half));
+        rest = tail;
     }
     if let [last] = rest {
         acc += u64::from(*last) << 8;

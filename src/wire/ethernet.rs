@@ -77,22 +77,22 @@ impl<T: AsRef<[u8]>> Frame<T> {
 
     /// The destination MAC.
     pub fn dst(&self) -> MacAddr {
-        mac_at(&self.buffer.as_ref()[field::DST])
+        MacAddr(super::field(self.buffer.as_ref(), field::DST))
     }
 
     /// The source MAC.
     pub fn src(&self) -> MacAddr {
-        mac_at(&self.buffer.as_ref()[field::SRC])
+        MacAddr(super::field(self.buffer.as_ref(), field::SRC))
     }
 
     /// The EtherType.
     pub fn ethertype(&self) -> EtherType {
-        EtherType(NetworkEndian::read_u16(&self.buffer.as_ref()[field::ETHERTYPE]))
+        EtherType(super::field_u16(self.buffer.as_ref(), field::ETHERTYPE))
     }
 
     /// Everything after the header (including any padding).
     pub fn payload(&self) -> &[u8] {
-        &self.buffer.as_ref()[field::PAYLOAD..]
+        self.buffer.as_ref().get(field::PAYLOAD..).unwrap_or(&[])
     }
 }
 
@@ -116,10 +116,6 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Frame<T> {
     pub fn payload_mut(&mut self) -> &mut [u8] {
         &mut self.buffer.as_mut()[field::PAYLOAD..]
     }
-}
-
-fn mac_at(b: &[u8]) -> MacAddr {
-    MacAddr([b[0], b[1], b[2], b[3], b[4], b[5]])
 }
 
 /// The Ethernet header.

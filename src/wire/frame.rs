@@ -73,7 +73,7 @@ impl<'a> Frame<'a> {
         if ethernet.ethertype != EtherType::IPV4 {
             return Err(Error::NotIpv4(ethernet.ethertype.0));
         }
-        let ip_bytes: &'a [u8] = &buf[ethernet::HEADER_LEN..];
+        let ip_bytes: &'a [u8] = buf.get(ethernet::HEADER_LEN..).unwrap_or(&[]);
         let ip = ipv4::Packet::new_checked(ip_bytes)?;
         let ipv4 = ipv4::Repr::parse(&ip)?;
         if ipv4.protocol != ipv4::PROTOCOL_IGMP {
@@ -84,7 +84,7 @@ impl<'a> Frame<'a> {
         {
             return Err(Error::MacMismatch);
         }
-        let payload = &ip_bytes[ip.header_len()..usize::from(ip.total_len())];
+        let payload = ip_bytes.get(ip.header_len()..usize::from(ip.total_len())).unwrap_or(&[]);
         let igmp = Message::parse(&igmp::Packet::new_checked(payload)?)?;
         Ok(Frame { ethernet, ipv4, igmp })
     }

@@ -141,23 +141,22 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// The message type.
     pub fn msg_type(&self) -> u8 {
-        self.buffer.as_ref()[field::TYPE]
+        super::octet(self.buffer.as_ref(), field::TYPE)
     }
 
     /// The raw Max Resp field.
     pub fn max_resp_code(&self) -> u8 {
-        self.buffer.as_ref()[field::MAX_RESP]
+        super::octet(self.buffer.as_ref(), field::MAX_RESP)
     }
 
     /// The checksum field.
     pub fn checksum(&self) -> u16 {
-        NetworkEndian::read_u16(&self.buffer.as_ref()[field::CHECKSUM])
+        super::field_u16(self.buffer.as_ref(), field::CHECKSUM)
     }
 
     /// The raw group address field (octets 4–7); not meaningful in an IGMPv3 report.
     pub fn group_addr(&self) -> Ipv4Addr {
-        let g = &self.buffer.as_ref()[field::GROUP];
-        Ipv4Addr::new(g[0], g[1], g[2], g[3])
+        Ipv4Addr::from(super::field::<4>(self.buffer.as_ref(), field::GROUP))
     }
 
     /// Whether the checksum verifies over the whole message.
@@ -171,7 +170,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     fn v3_query_byte(&self, at: usize) -> u8 {
-        if self.is_v3_query() { self.buffer.as_ref()[at] } else { 0 }
+        if self.is_v3_query() { super::octet(self.buffer.as_ref(), at) } else { 0 }
     }
 
     /// IGMPv3 query: the S flag (routers suppress their timer updates). False otherwise.
@@ -247,14 +246,14 @@ fn check_lengths(data: &[u8]) -> Result<()> {
             if len < V3_QUERY_HEADER_LEN {
                 return Err(Error::BadQueryLength);
             }
-            let sources = usize::from(NetworkEndian::read_u16(&data[field::NUM_SOURCES]));
+            let sources = usize::from(super::field_u16(data, field::NUM_SOURCES));
             if field::SOURCES + 4 * sources > len {
                 return Err(Error::Truncated);
             }
         }
         msg_type::V3_REPORT => {
-            let records = NetworkEndian::read_u16(&head[field::NUM_RECORDS]);
-            let mut rest = &data[field::RECORDS..];
+            let records = super::field_u16(head, field::NUM_RECORDS);
+            let mut rest = data.get(field::RECORDS..).unwrap_or(&[]);
             for _ in 0..records {
                 let record_len = record_len(rest).ok_or(Error::Truncated)?;
                 rest = rest.get(record_len..).ok_or(Error::Truncated)?;

@@ -109,10 +109,10 @@ impl<T: AsRef<[u8]>> Packet<T> {
                 OPT_NOP => options = rest,
                 _ => {
                     let len = usize::from(*rest.first().ok_or(Error::BadOption)?);
-                    if len < 2 || len > options.len() || (kind == OPT_ROUTER_ALERT && len != 4) {
+                    if len < 2 || (kind == OPT_ROUTER_ALERT && len != 4) {
                         return Err(Error::BadOption);
                     }
-                    options = &options[len..];
+                    options = options.get(len..).ok_or(Error::BadOption)?;
                 }
             }
         }
@@ -126,31 +126,31 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// The version field (always 4 once checked).
     pub fn version(&self) -> u8 {
-        self.buffer.as_ref()[field::VER_IHL] >> 4
+        super::octet(self.buffer.as_ref(), field::VER_IHL) >> 4
     }
 
     /// The header length in octets (IHL × 4).
     pub fn header_len(&self) -> usize {
-        usize::from(self.buffer.as_ref()[field::VER_IHL] & 0x0f) * 4
+        usize::from(super::octet(self.buffer.as_ref(), field::VER_IHL) & 0x0f) * 4
     }
 
     /// The type-of-service octet (DSCP and ECN).
     pub fn tos(&self) -> u8 {
-        self.buffer.as_ref()[field::TOS]
+        super::octet(self.buffer.as_ref(), field::TOS)
     }
 
     /// The total length field.
     pub fn total_len(&self) -> u16 {
-        NetworkEndian::read_u16(&self.buffer.as_ref()[field::LENGTH])
+        super::field_u16(self.buffer.as_ref(), field::LENGTH)
     }
 
     /// The identification field.
     pub fn ident(&self) -> u16 {
-        NetworkEndian::read_u16(&self.buffer.as_ref()[field::IDENT])
+        super::field_u16(self.buffer.as_ref(), field::IDENT)
     }
 
     fn flags_frag(&self) -> u16 {
-        NetworkEndian::read_u16(&self.buffer.as_ref()[field::FLAGS_FRAG])
+        super::field_u16(self.buffer.as_ref(), field::FLAGS_FRAG)
     }
 
     /// The Don't Fragment flag.
@@ -170,50 +170,49 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// The time to live.
     pub fn ttl(&self) -> u8 {
-        self.buffer.as_ref()[field::TTL]
+        super::octet(self.buffer.as_ref(), field::TTL)
     }
 
     /// The protocol of the payload.
     pub fn protocol(&self) -> u8 {
-        self.buffer.as_ref()[field::PROTOCOL]
+        super::octet(self.buffer.as_ref(), field::PROTOCOL)
     }
 
     /// The header checksum field.
     pub fn checksum(&self) -> u16 {
-        NetworkEndian::read_u16(&self.buffer.as_ref()[field::CHECKSUM])
+        super::field_u16(self.buffer.as_ref(), field::CHECKSUM)
     }
 
     /// The source address.
     pub fn src_addr(&self) -> Ipv4Addr {
-        let a = &self.buffer.as_ref()[field::SRC];
-        Ipv4Addr::new(a[0], a[1], a[2], a[3])
+        Ipv4Addr::from(super::field::<4>(self.buffer.as_ref(), field::SRC))
     }
 
     /// The destination address.
     pub fn dst_addr(&self) -> Ipv4Addr {
-        let a = &self.buffer.as_ref()[field::DST];
-        Ipv4Addr::new(a[0], a[1], a[2], a[3])
+        Ipv4Addr::from(super::field::<4>(self.buffer.as_ref(), field::DST))
     }
 
     /// Whether the header checksum verifies.
     pub fn verify_checksum(&self) -> bool {
-        checksum::verify(&self.buffer.as_ref()[..self.header_len()])
+        self.buffer.as_ref().get(..self.header_len()).is_some_and(checksum::verify)
     }
 
     /// The options, up to the End of Options List option; No-Operation options are
     /// skipped.
     pub fn options(&self) -> Options<'_> {
-        Options { rest: &self.buffer.as_ref()[field::OPTIONS..self.header_len()] }
+        Options { rest: self.buffer.as_ref().get(field::OPTIONS..self.header_len()).unwrap_or(&[]) }
     }
 
     /// The value of the Router Alert option, if the header carries one.
     pub fn router_alert(&self) -> Option<u16> {
-        self.options().find(|o| o.kind == OPT_ROUTER_ALERT).map(|o| NetworkEndian::read_u16(o.data))
+        let option = self.options().find(|o| o.kind == OPT_ROUTER_ALERT)?;
+        option.data.first_chunk().map(|value| u16::from_be_bytes(*value))
     }
 
     /// The payload: from the end of the header to the total length.
     pub fn payload(&self) -> &[u8] {
-        &self.buffer.as_ref()[self.header_len()..usize::from(self.total_len())]
+        self.buffer.as_ref().get(self.header_len()..usize::from(self.total_len())).unwrap_or(&[])
     }
 }
 
@@ -274,7 +273,7 @@ impl<'a> Iterator for Options<'a> {
                         self.rest = &[];
                         return None;
                     };
-                    self.rest = &self.rest[len.max(2)..];
+                    self.rest = self.rest.get(len.max(2)..).unwrap_or(&[]);
                     return Some(Ipv4Option { kind, data: option });
                 }
             }

@@ -16,6 +16,7 @@ pub mod igmp;
 pub mod ipv4;
 
 use core::fmt;
+use core::ops::Range;
 
 pub use ethernet::{EtherType, Frame as EthernetFrame, Repr as EthernetRepr};
 pub use frame::Frame;
@@ -97,3 +98,23 @@ impl core::error::Error for Error {}
 
 /// The result of parsing or emitting.
 pub type Result<T> = core::result::Result<T, Error>;
+
+/// The octets of a field of a checked view, or zeros if `data` lacks them, which
+/// `new_checked` made sure it does not: an accessor that cannot panic has no panic path
+/// to link.
+#[inline]
+fn field<const K: usize>(data: &[u8], range: Range<usize>) -> [u8; K] {
+    data.get(range).and_then(|b| <[u8; K]>::try_from(b).ok()).unwrap_or([0; K])
+}
+
+/// A big-endian 16-bit field of a checked view (see [`field`]).
+#[inline]
+fn field_u16(data: &[u8], range: Range<usize>) -> u16 {
+    u16::from_be_bytes(field(data, range))
+}
+
+/// An octet of a checked view (see [`field`]).
+#[inline]
+fn octet(data: &[u8], at: usize) -> u8 {
+    data.get(at).copied().unwrap_or(0)
+}
