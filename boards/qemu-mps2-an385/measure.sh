@@ -65,10 +65,11 @@ printf 'mcast over smoltcp alone:             flash %+d, RAM %+d\n' $((fm - fs))
 printf 'mcast over smoltcp multicast:         flash %+d, RAM %+d (target: flash at most +6144)\n' \
     $((fm - fi)) $((rm - ri))
 
-# Symbols as "size<TAB>name", hash suffixes dropped so that the builds compare.
+# Code and read-only data symbols (what flash holds; not the statics in RAM) as
+# "size<TAB>name", hash suffixes dropped so that the builds compare.
 symbols() {
     "$NM" -C -S -t d --size-sort "$1" |
-        awk 'NF >= 4 { size = $2 + 0; $1 = $2 = $3 = ""; sub(/^ +/, ""); sub(/::h[0-9a-f]+$/, ""); print size "\t" $0 }' |
+        awk 'NF >= 4 && $3 ~ /^[tTrRwW]$/ { size = $2 + 0; $1 = $2 = $3 = ""; sub(/^ +/, ""); sub(/::h[0-9a-f]+$/, ""); print size "\t" $0 }' |
         sort -t$'\t' -k2
 }
 symbols "$out/smoltcp-igmp.elf" >"$out/smoltcp-igmp.syms"
@@ -81,7 +82,7 @@ join -t$'\t' -1 2 -2 2 -a 2 -e 0 -o 2.1,1.1,0 "$out/smoltcp-igmp.syms" "$out/mca
     sort -rn | awk -v n="$top" 'NR <= n'
 
 echo
-echo "largest symbols smoltcp-igmp has and the mcast build does not (smoltcp's IGMP code):"
+echo "largest symbols smoltcp-igmp has, or has larger, than the mcast build (bytes):"
 join -t$'\t' -1 2 -2 2 -a 1 -e 0 -o 1.1,2.1,0 "$out/smoltcp-igmp.syms" "$out/mcast.syms" |
     awk -F'\t' '$1 > $2 { printf "%6d  %s%s\n", $1 - $2, $3, ($2 > 0 ? "  (shrank to " $2 ")" : "") }' |
     sort -rn | awk 'NR <= 10'
