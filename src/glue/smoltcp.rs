@@ -141,11 +141,12 @@ pub enum Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The inner errors' messages say which part refused.
         match self {
-            Error::Membership(e) => write!(f, "membership: {e}"),
-            Error::Filter(e) => write!(f, "filter: {e}"),
+            Error::Membership(e) => fmt::Display::fmt(e, f),
+            Error::Filter(e) => fmt::Display::fmt(e, f),
             Error::InterfaceFull => f.write_str("smoltcp multicast group table full"),
-            Error::Config(e) => write!(f, "configuration: {e}"),
+            Error::Config(e) => fmt::Display::fmt(e, f),
             Error::NotEthernet => f.write_str("not an Ethernet device"),
         }
     }
@@ -256,24 +257,11 @@ fn is_igmp(frame: &[u8]) -> bool {
         && frame.get(ethernet::HEADER_LEN + ipv4::field::PROTOCOL) == Some(&ipv4::PROTOCOL_IGMP)
 }
 
-/// smoltcp's time (microseconds, signed) as the Host's (milliseconds, unsigned).
+/// smoltcp's time (microseconds, signed) as the Host's (milliseconds, unsigned). The
+/// unsigned 64-bit division routine this needs on 32-bit targets is linked anyway: the
+/// IGMP code of smoltcp's `multicast` feature, which the glue needs, uses it.
 fn to_host_time(t: SmolInstant) -> Instant {
-    Instant::from_millis(u64::try_from(t.total_micros()).map_or(0, div_1000))
-}
-
-/// `n / 1000` with 32-bit divisions only (long division in 16-bit digits): 32-bit
-/// targets have no 64-bit divide instruction, and the library's routines cost up to
-/// about a kilobyte of flash.
-fn div_1000(n: u64) -> u64 {
-    let mut quotient = 0u64;
-    let mut rest = 0u32;
-    for shift in [48, 32, 16, 0] {
-        // rest < 1000, so this fits in 26 bits.
-        let digit = (rest << 16) | ((n >> shift) as u32 & 0xffff);
-        quotient = (quotient << 16) | u64::from(digit / 1000);
-        rest = digit % 1000;
-    }
-    quotient
+    Instant::from_millis(u64::try_from(t.total_micros()).map_or(0, |micros| micros / 1000))
 }
 
 /// The Host's time as smoltcp's, saturating where smoltcp's would overflow.
@@ -761,21 +749,12 @@ mod tests {
     }
 
     #[test]
-    fn div_1000_divides() {
-        for n in [0, 1, 999, 1000, 1001, 65_535_999, 1 << 32, (1 << 48) + 12_345, u64::MAX - 1, u64::MAX] {
-            assert_eq!(div_1000(n), n / 1000, "{n}");
-        }
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        for _ in 0..10_000 {
-            x = x.rotate_left(7).wrapping_mul(0x2545_f491_4f6c_dd1d);
-            assert_eq!(div_1000(x), x / 1000, "{x}");
-        }
-    }
-
-    #[test]
     fn time_conversions_saturate() {
         assert_eq!(to_host_time(SmolInstant::from_millis(-5)), Instant::ZERO);
+        assert_eq!(to_host_time(SmolInstant::from_micros(-999)), Instant::ZERO);
         assert_eq!(to_host_time(SmolInstant::from_millis(1234)), Instant::from_millis(1234));
+        assert_eq!(to_host_time(SmolInstant::from_micros(1_234_999)), Instant::from_millis(1234));
+        assert_eq!(to_host_time(SmolInstant::from_micros(i64::MAX)), Instant::from_millis(9_223_372_036_854_775));
         assert_eq!(to_smol_time(Instant::from_millis(1234)), SmolInstant::from_millis(1234));
         let end = to_smol_time(Instant::from_millis(u64::MAX));
         assert_eq!(end, SmolInstant::from_millis(i64::MAX / 1000));
