@@ -113,6 +113,36 @@ impl<'a> Frame<'a> {
 pub const V2_FRAME_LEN: usize =
     ethernet::HEADER_LEN + ipv4::MIN_HEADER_LEN + ipv4::ROUTER_ALERT.len() + igmp::HEADER_LEN;
 
+/// The IPv4 header of an IGMPv1 or IGMPv2 frame: 20 octets and Router Alert.
+const V2_IP_HEADER_LEN: usize = ipv4::MIN_HEADER_LEN + ipv4::ROUTER_ALERT.len();
+
+/// What every IGMPv1 or IGMPv2 frame has in common (the EtherType, the IPv4 header but
+/// its addresses and checksum), which [`build_v2`] copies and completes: a copy from
+/// flash takes less code than writing the fields one by one.
+const V2_TEMPLATE: [u8; V2_FRAME_LEN] = {
+    let mut f = [0u8; V2_FRAME_LEN];
+    let [t0, t1] = EtherType::IPV4.0.to_be_bytes();
+    f[ethernet::field::ETHERTYPE.start] = t0;
+    f[ethernet::field::ETHERTYPE.start + 1] = t1;
+    let ip = ethernet::HEADER_LEN;
+    f[ip + ipv4::field::VER_IHL] = 0x40 | (V2_IP_HEADER_LEN / 4) as u8;
+    f[ip + ipv4::field::TOS] = IGMP_TOS;
+    let [l0, l1] = ((V2_IP_HEADER_LEN + igmp::HEADER_LEN) as u16).to_be_bytes();
+    f[ip + ipv4::field::LENGTH.start] = l0;
+    f[ip + ipv4::field::LENGTH.start + 1] = l1;
+    let [d0, d1] = ipv4::FLAG_DF.to_be_bytes();
+    f[ip + ipv4::field::FLAGS_FRAG.start] = d0;
+    f[ip + ipv4::field::FLAGS_FRAG.start + 1] = d1;
+    f[ip + ipv4::field::TTL] = IGMP_TTL;
+    f[ip + ipv4::field::PROTOCOL] = ipv4::PROTOCOL_IGMP;
+    let mut i = 0;
+    while i < ipv4::ROUTER_ALERT.len() {
+        f[ip + ipv4::field::OPTIONS + i] = ipv4::ROUTER_ALERT[i];
+        i += 1;
+    }
+    f
+};
+
 /// Frames an IGMPv1 or IGMPv2 message (every kind an IGMPv2 host or querier sends)
 /// byte for byte as [`Frame::new`] and [`Frame::emit`] would, into an array.
 ///
@@ -122,22 +152,13 @@ pub const V2_FRAME_LEN: usize =
 pub fn build_v2(igmp: &Message<'_>, src_mac: MacAddr, src_addr: Ipv4Addr) -> Option<[u8; V2_FRAME_LEN]> {
     let message = igmp.to_v2_octets()?;
     let dst = igmp.destination();
-    let mut frame = [0u8; V2_FRAME_LEN];
+    let mut frame = V2_TEMPLATE;
     let (eth, rest) = frame.split_at_mut(ethernet::HEADER_LEN);
     eth[ethernet::field::DST].copy_from_slice(&dst.to_mac().0);
     eth[ethernet::field::SRC].copy_from_slice(&src_mac.0);
-    eth[ethernet::field::ETHERTYPE].copy_from_slice(&EtherType::IPV4.0.to_be_bytes());
-    let (ip, igmp_octets) = rest.split_at_mut(ipv4::MIN_HEADER_LEN + ipv4::ROUTER_ALERT.len());
-    let header_len = ip.len();
-    ip[ipv4::field::VER_IHL] = 0x40 | (header_len / 4) as u8;
-    ip[ipv4::field::TOS] = IGMP_TOS;
-    ip[ipv4::field::LENGTH].copy_from_slice(&((header_len + igmp::HEADER_LEN) as u16).to_be_bytes());
-    ip[ipv4::field::FLAGS_FRAG].copy_from_slice(&ipv4::FLAG_DF.to_be_bytes());
-    ip[ipv4::field::TTL] = IGMP_TTL;
-    ip[ipv4::field::PROTOCOL] = ipv4::PROTOCOL_IGMP;
+    let (ip, igmp_octets) = rest.split_at_mut(V2_IP_HEADER_LEN);
     ip[ipv4::field::SRC].copy_from_slice(&src_addr.octets());
     ip[ipv4::field::DST].copy_from_slice(&dst.octets());
-    ip[ipv4::field::OPTIONS..].copy_from_slice(&ipv4::ROUTER_ALERT);
     let sum = checksum::compute(ip);
     ip[ipv4::field::CHECKSUM].copy_from_slice(&sum.to_be_bytes());
     igmp_octets.copy_from_slice(&message);
