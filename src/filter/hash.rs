@@ -267,14 +267,18 @@ impl HashScheme {
     /// past the last register.
     pub const fn register_value(self, bins: u64, register: u8) -> u32 {
         let mut value = 0u32;
+        // Shifted one bin at a time: a shift of a `u64` by a variable amount is a library
+        // call on 32-bit Arm.
+        let mut rest = bins;
         let mut bin = 0u8;
         while bin < 64 {
-            if bins & (1 << bin) != 0 {
+            if rest & 1 != 0 {
                 let at = self.location(bin);
                 if at.register == register {
                     value |= 1 << at.bit;
                 }
             }
+            rest >>= 1;
             bin += 1;
         }
         value

@@ -312,13 +312,10 @@ impl<const N: usize> FilterSet<N> {
                 let _ = program.set_exact(usize::from(slot), Some(e.mac));
             }
         }
-        let mut bins = program.hash();
-        for (bin, count) in self.bins.iter().enumerate() {
-            if *count > 0 {
-                bins |= 1 << bin;
-            }
-        }
-        program.set_hash(bins);
+        // Bin 63 first, shifted down one bin at a time: a shift of a `u64` by a variable
+        // amount is a library call on 32-bit Arm.
+        let used = self.bins.iter().rev().fold(0u64, |bins, &count| bins << 1 | u64::from(count > 0));
+        program.set_hash(program.hash() | used);
         if self.overflowed > 0 || self.all_multicast {
             if self.caps.pass_all_multicast {
                 program.set_pass_all_multicast(true);
