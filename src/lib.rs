@@ -15,28 +15,24 @@
 //!   [`FilterSet`](filter::FilterSet) that derives what the NIC should accept, and the
 //!   [`MulticastFilter`](filter::MulticastFilter) driver trait.
 //! - `drivers` (features `enc28j60`, `lan9118`, `dwmac`): `MulticastFilter` for real
-//!   chips. `unsafe` is denied crate-wide; `drivers::mmio`, the volatile register access
-//!   of the memory-mapped ones, and the system calls of `hosted` (feature `std`) are the
-//!   only places it is allowed.
+//!   chips.
 //! - `glue::smoltcp` (feature `smoltcp`): runs the host and the NIC filter under a
 //!   smoltcp `Interface`, as a `phy::Device` wrapper.
+//! - `socket` (feature `socket`): multicast sockets with one meaning on Linux and
+//!   Windows, and an IGMP monitor on Linux.
+//! - `sim` (feature `sim`): a deterministic simulated LAN of hosts and queriers.
 //!
 //! Every parser checks lengths and checksums and returns a [`wire::Error`] that names
 //! what was wrong; no input makes it panic.
 //!
+//! `unsafe` is denied crate-wide. It is allowed in two modules only, each block with its
+//! safety argument: the volatile register access of the memory-mapped drivers
+//! (`drivers::mmio`, checked by miri in CI) and the system calls of `socket` that
+//! `socket2` lacks (`socket::linux`, `socket::windows`).
+//!
 //! # Features
 //!
-//! | feature | what it adds |
-//! |---|---|
-//! | `defmt` | `defmt::Format` on every public type |
-//! | `sim` | `sim`: a deterministic simulated LAN of hosts and queriers (needs `alloc`) |
-//! | `enc28j60` | `drivers::enc28j60`: the ENC28J60 multicast filter over `embedded-hal` 1.0 SPI |
-//! | `lan9118` | `drivers::lan9118`: the LAN9118/LAN9220 multicast filter, and `drivers::mmio` (volatile register access) |
-//! | `dwmac` | `drivers::dwmac`: the STM32 F4/F7/H7 Ethernet MAC multicast filter, and `drivers::mmio` |
-//! | `drivers` | all three drivers |
-//! | `smoltcp` | `glue::smoltcp`: a smoltcp 0.14 `phy::Device` wrapper that runs the IGMP host and the NIC filter under an `Interface`, in place of smoltcp's own IGMP |
-//! | `std` | `hosted`: multicast sockets for Linux and Windows on `socket2` (joins, TTL, interface, loopback, receive with the destination group), and on Linux an IGMP monitor |
-//! | `cli` | the `mcast` command-line tool (`std` and `sim`, with `clap` and `pcap-file`) |
+#![doc = document_features::document_features!()]
 //!
 //! # Example
 //!
@@ -67,20 +63,26 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "alloc")]
+extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
 pub mod addr;
 #[cfg(any(feature = "enc28j60", feature = "lan9118", feature = "dwmac"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "enc28j60", feature = "lan9118", feature = "dwmac"))))]
 pub mod drivers;
 pub mod filter;
 #[cfg(feature = "smoltcp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "smoltcp")))]
 pub mod glue;
-#[cfg(feature = "std")]
-pub mod hosted;
 pub mod membership;
 #[cfg(feature = "sim")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sim")))]
 pub mod sim;
+#[cfg(feature = "socket")]
+#[cfg_attr(docsrs, doc(cfg(feature = "socket")))]
+pub mod socket;
 pub mod wire;
 
 pub use addr::{AddrError, GroupAddr, MacAddr, Scope};

@@ -18,12 +18,16 @@
 //! one for another chip.
 
 #[cfg(feature = "dwmac")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dwmac")))]
 pub mod dwmac;
 #[cfg(feature = "enc28j60")]
+#[cfg_attr(docsrs, doc(cfg(feature = "enc28j60")))]
 pub mod enc28j60;
 #[cfg(feature = "lan9118")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lan9118")))]
 pub mod lan9118;
 #[cfg(any(feature = "lan9118", feature = "dwmac"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "lan9118", feature = "dwmac"))))]
 #[allow(unsafe_code)]
 pub mod mmio;
 
@@ -34,6 +38,7 @@ pub mod mmio;
 /// bus bridge), or use [`mmio::Mmio`]. Offsets are the ones of the chip's manual, from
 /// the block's base address; they are always multiples of 4.
 #[cfg(any(feature = "lan9118", feature = "dwmac"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "lan9118", feature = "dwmac"))))]
 pub trait Registers {
     /// Reads the 32-bit register at `offset`.
     fn read(&mut self, offset: u32) -> u32;

@@ -5,4 +5,5 @@
 //!   `Interface`, in place of smoltcp's own IGMP.
 
 #[cfg(feature = "smoltcp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "smoltcp")))]
 pub mod smoltcp;

@@ -43,6 +43,17 @@ impl Instant {
     }
 }
 
+#[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
+impl Instant {
+    /// Now, as milliseconds since `epoch` on the standard library's monotonic clock:
+    /// the `now` a program on an operating system passes to the state machines. Keep one
+    /// `epoch` (taken once at start) for the life of a `Host` or `Querier`.
+    pub fn since(epoch: std::time::Instant) -> Instant {
+        Instant(duration_millis(epoch.elapsed()))
+    }
+}
+
 impl Add<Duration> for Instant {
     type Output = Instant;
     /// Saturating addition at millisecond resolution.
@@ -87,5 +98,15 @@ mod tests {
         assert_eq!(Instant::from_secs(u64::MAX), Instant::from_millis(u64::MAX));
         assert_eq!(t.to_string(), "1.500s");
         assert_eq!(duration_millis(Duration::MAX), u64::MAX);
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn since_counts_milliseconds_from_the_epoch() {
+        let epoch = std::time::Instant::now() - Duration::from_millis(1500);
+        let now = Instant::since(epoch);
+        assert!(now >= Instant::from_millis(1500), "{now}");
+        assert!(now < Instant::from_secs(60), "{now}");
+        assert!(Instant::since(std::time::Instant::now()) < Instant::from_secs(60));
     }
 }

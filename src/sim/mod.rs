@@ -7,12 +7,9 @@
 //! multicast. Nothing depends on wall-clock time or global state: the same seed gives
 //! the same run.
 //!
-//! [`scenarios`] measures the figures docs/SIMULATION.md records; [`report`] prints
-//! them, and a timeline, for `mcast sim` and `examples/sim.rs`.
+//! [`scenarios`] measures the figures docs/SIMULATION.md records; `mcast sim` prints
+//! them, with a timeline.
 
-pub mod report;
-
-extern crate alloc;
 
 use alloc::boxed::Box;
 use alloc::string::ToString;

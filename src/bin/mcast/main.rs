@@ -2,12 +2,13 @@
 //!
 //! Subcommands: `map` (a group's MAC, scope, neighbours and hash bins), `encode` and
 //! `decode` (IGMP frames as hex, or from a pcap file), `send` and `recv` (multicast
-//! datagrams through the hosted adapter), `watch` (live IGMP on a Linux link) and `sim`
+//! datagrams through the socket adapter), `watch` (live IGMP on a Linux link) and `sim`
 //! (the simulated LAN). `--json` prints one JSON object per line.
 
 mod codec;
 mod json;
 mod net;
+mod sim;
 
 use std::io::Write as _;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -16,9 +17,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use mcast::hosted::Interface;
-use mcast::sim::Happening;
-use mcast::sim::report as sim_report;
+use mcast::socket::Interface;
 use mcast::{GroupAddr, MacAddr};
 
 const EXIT_CODES: &str = "\
@@ -331,79 +330,8 @@ fn run(command: Command) -> Result<(), Failure> {
         Command::Watch { interface, count, timeout, output } => {
             net::watch(&mut out(&output), &interface, count, seconds(timeout)?)
         }
-        Command::Sim { seed, no_figures, output } => sim(&mut out(&output), seed, no_figures),
+        Command::Sim { seed, no_figures, output } => sim::run(&mut out(&output), seed, no_figures),
     }
-}
-
-fn sim(out: &mut Out, seed: u64, no_figures: bool) -> Result<(), Failure> {
-    let records = sim_report::timeline(seed).map_err(|e| Failure::error(e.to_string()))?;
-    if out.json {
-        for r in &records {
-            let what = match r.what {
-                Happening::Sent(t) => format!("sends {} to {}", t.message, t.destination),
-                Happening::Event(e) => e.to_string(),
-                Happening::Join(g) => format!("joins {g}"),
-                Happening::Leave(g) => format!("leaves {g}"),
-            };
-            out.line(
-                &json::Object::new()
-                    .str("kind", "timeline")
-                    .num("at_ms", r.at.total_millis())
-                    .num("node", r.node.0)
-                    .str("what", &what)
-                    .finish(),
-            );
-        }
-    } else {
-        out.line(&format!("{}\n", sim_report::timeline_heading(seed)));
-        for r in &records {
-            out.line(&r.to_string());
-        }
-    }
-    if no_figures {
-        return Ok(());
-    }
-    let f = sim_report::Figures::measure();
-    if out.json {
-        let o = || json::Object::new().str("kind", "figure");
-        out.line(
-            &o().str("name", "suppression")
-                .num("members", 50)
-                .num("queries", f.queries)
-                .num("reports", f.reports)
-                .num("max_per_query", f.max_reports)
-                .finish(),
-        );
-        out.line(&o().str("name", "leave").num("worst_ms", f.worst_leave.as_millis()).finish());
-        out.line(
-            &o().str("name", "election")
-                .num("slowest_ms", f.slowest_election.as_millis())
-                .num("lower_always_wins", f.lower_always_wins)
-                .finish(),
-        );
-        out.line(
-            &o().str("name", "igmpv1")
-                .num("v1_reports", f.v1.v1_reports)
-                .num("v2_reports", f.v1.v2_reports)
-                .num("leaves", f.v1.leaves)
-                .finish(),
-        );
-        for row in &f.loss {
-            out.line(
-                &o().str("name", "loss")
-                    .num("robustness", row.robustness)
-                    .num("lost", row.lost)
-                    .num("attempted", row.attempted)
-                    .num("absent_samples", row.absent)
-                    .num("samples", row.samples)
-                    .finish(),
-            );
-        }
-    } else {
-        out.line("\nFigures (seeds 1..=10)\n");
-        out.text(&f.to_string());
-    }
-    Ok(())
 }
 
 fn main() -> ExitCode {

@@ -1,11 +1,11 @@
-//! `mcast send`, `mcast recv` and `mcast watch`: the hosted adapter from the command line.
+//! `mcast send`, `mcast recv` and `mcast watch`: the socket adapter from the command line.
 
 use std::io::{IsTerminal, Write as _};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use mcast::GroupAddr;
-use mcast::hosted::{ErrorKind, Interface, MulticastSocket};
+use mcast::socket::{ErrorKind, Interface, MulticastSocket};
 
 use crate::json::Object;
 use crate::{Failure, Out};
@@ -49,7 +49,7 @@ impl Status {
     }
 }
 
-fn os(e: mcast::hosted::Error) -> Failure {
+fn os(e: mcast::socket::Error) -> Failure {
     Failure::error(e.to_string())
 }
 
@@ -174,7 +174,7 @@ pub fn recv(
 /// `mcast watch --interface NAME`.
 #[cfg(target_os = "linux")]
 pub fn watch(out: &mut Out, interface: &str, count: Option<u64>, timeout: Option<Duration>) -> Result<(), Failure> {
-    use mcast::hosted::linux::{Direction, IgmpMonitor};
+    use mcast::socket::linux::{Direction, IgmpMonitor};
 
     let monitor = IgmpMonitor::open(interface).map_err(os)?;
     eprintln!("watching IGMP on {interface} (index {})", monitor.index());

@@ -1,28 +1,23 @@
-//! The simulated LAN's timeline and figures, as `mcast sim` and `examples/sim.rs` print
-//! them (and docs/SIMULATION.md records them).
+//! `mcast sim`: the simulated LAN's timeline and the figures docs/SIMULATION.md records.
 
-extern crate alloc;
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::time::Duration;
 
-use alloc::boxed::Box;
-use alloc::format;
-use alloc::string::String;
-use alloc::vec::Vec;
-use core::fmt;
-use core::net::Ipv4Addr;
-use core::time::Duration;
+use mcast::GroupAddr;
+use mcast::membership::{HostConfig, QuerierConfig};
+use mcast::sim::{Happening, Lan, Record, scenarios};
 
-use super::{Lan, Record, scenarios};
-use crate::GroupAddr;
-use crate::membership::{HostConfig, QuerierConfig};
+use crate::{Failure, Out, json};
 
 /// The heading of the timeline.
-pub fn timeline_heading(seed: u64) -> String {
+fn timeline_heading(seed: u64) -> String {
     format!("Timeline: a querier, three hosts in 239.1.2.3, one leaves after 200 s (seed {seed})")
 }
 
 /// A querier and three hosts in 239.1.2.3; after 200 s the hosts leave, five seconds
 /// apart. Returns the LAN's log.
-pub fn timeline(seed: u64) -> Result<Vec<Record>, Box<dyn core::error::Error>> {
+fn timeline(seed: u64) -> Result<Vec<Record>, Box<dyn std::error::Error>> {
     let mut lan = Lan::new(seed, 0);
     lan.add_querier(Ipv4Addr::new(10, 0, 0, 1), QuerierConfig::default())?;
     let group: GroupAddr = "239.1.2.3".parse()?;
@@ -42,43 +37,43 @@ pub fn timeline(seed: u64) -> Result<Vec<Record>, Box<dyn core::error::Error>> {
 
 /// One Robustness Variable's row of the loss figure.
 #[derive(Debug, Clone, Copy)]
-pub struct LossRow {
+struct LossRow {
     /// The Robustness Variable.
-    pub robustness: u8,
+    robustness: u8,
     /// Frames lost, of all deliveries attempted.
-    pub lost: u64,
+    lost: u64,
     /// Deliveries attempted.
-    pub attempted: u64,
+    attempted: u64,
     /// One-second samples in which a joined group was absent at the querier.
-    pub absent: usize,
+    absent: usize,
     /// Samples taken.
-    pub samples: usize,
+    samples: usize,
 }
 
 /// The figures docs/SIMULATION.md records, over seeds 1..=10.
 #[derive(Debug, Clone)]
-pub struct Figures {
+struct Figures {
     /// General queries measured with 50 members.
-    pub queries: usize,
+    queries: usize,
     /// Reports they drew.
-    pub reports: usize,
+    reports: usize,
     /// The most reports one query drew.
-    pub max_reports: usize,
+    max_reports: usize,
     /// The longest time from the last Leave to the group's absence.
-    pub worst_leave: Duration,
+    worst_leave: Duration,
     /// The slowest querier election.
-    pub slowest_election: Duration,
+    slowest_election: Duration,
     /// Whether the lower-addressed querier won and alone queried in every run.
-    pub lower_always_wins: bool,
+    lower_always_wins: bool,
     /// What hosts sent under an IGMPv1 querier.
-    pub v1: scenarios::V1Compat,
+    v1: scenarios::V1Compat,
     /// Membership under 10% loss, per Robustness Variable.
-    pub loss: Vec<LossRow>,
+    loss: Vec<LossRow>,
 }
 
 impl Figures {
     /// Runs every scenario over seeds 1..=10.
-    pub fn measure() -> Figures {
+    fn measure() -> Figures {
         let runs: Vec<_> = (1..=10).map(|s| scenarios::suppression(s, 50, 20)).collect();
         let latencies: Vec<Duration> = (1..=10).filter_map(|s| scenarios::leave_latency(s, 3)).collect();
         let elections: Vec<_> =
@@ -118,14 +113,14 @@ impl Figures {
     }
 
     /// Reports per general query, on average.
-    pub fn reports_per_query(&self) -> f64 {
+    fn reports_per_query(&self) -> f64 {
         self.reports as f64 / self.queries as f64
     }
 }
 
 impl LossRow {
     /// Frames lost, in percent.
-    pub fn lost_percent(&self) -> f64 {
+    fn lost_percent(&self) -> f64 {
         100.0 * self.lost as f64 / self.attempted as f64
     }
 }
@@ -167,4 +162,76 @@ impl fmt::Display for Figures {
         }
         Ok(())
     }
+}
+
+/// Runs `mcast sim`: the timeline, then (unless `no_figures`) the figures.
+pub fn run(out: &mut Out, seed: u64, no_figures: bool) -> Result<(), Failure> {
+    let records = timeline(seed).map_err(|e| Failure::error(e.to_string()))?;
+    if out.json {
+        for r in &records {
+            let what = match r.what {
+                Happening::Sent(t) => format!("sends {} to {}", t.message, t.destination),
+                Happening::Event(e) => e.to_string(),
+                Happening::Join(g) => format!("joins {g}"),
+                Happening::Leave(g) => format!("leaves {g}"),
+            };
+            out.line(
+                &json::Object::new()
+                    .str("kind", "timeline")
+                    .num("at_ms", r.at.total_millis())
+                    .num("node", r.node.0)
+                    .str("what", &what)
+                    .finish(),
+            );
+        }
+    } else {
+        out.line(&format!("{}\n", timeline_heading(seed)));
+        for r in &records {
+            out.line(&r.to_string());
+        }
+    }
+    if no_figures {
+        return Ok(());
+    }
+    let f = Figures::measure();
+    if out.json {
+        let o = || json::Object::new().str("kind", "figure");
+        out.line(
+            &o().str("name", "suppression")
+                .num("members", 50)
+                .num("queries", f.queries)
+                .num("reports", f.reports)
+                .num("max_per_query", f.max_reports)
+                .finish(),
+        );
+        out.line(&o().str("name", "leave").num("worst_ms", f.worst_leave.as_millis()).finish());
+        out.line(
+            &o().str("name", "election")
+                .num("slowest_ms", f.slowest_election.as_millis())
+                .num("lower_always_wins", f.lower_always_wins)
+                .finish(),
+        );
+        out.line(
+            &o().str("name", "igmpv1")
+                .num("v1_reports", f.v1.v1_reports)
+                .num("v2_reports", f.v1.v2_reports)
+                .num("leaves", f.v1.leaves)
+                .finish(),
+        );
+        for row in &f.loss {
+            out.line(
+                &o().str("name", "loss")
+                    .num("robustness", row.robustness)
+                    .num("lost", row.lost)
+                    .num("attempted", row.attempted)
+                    .num("absent_samples", row.absent)
+                    .num("samples", row.samples)
+                    .finish(),
+            );
+        }
+    } else {
+        out.line("\nFigures (seeds 1..=10)\n");
+        out.text(&f.to_string());
+    }
+    Ok(())
 }

@@ -13,7 +13,7 @@
 //! | `IP_MULTICAST_ALL` (Linux) delivers groups joined by *any* socket of the host | turned off; the destination of every datagram is also checked in software against this socket's joins |
 //! | a second join is `EADDRINUSE` / `WSAEADDRNOTAVAIL`, a leave when not joined `EADDRNOTAVAIL` / `WSAEINVAL` | joins are reference-counted in the adapter: joining twice counts, leaving what is not joined does nothing |
 //! | the membership limit (`igmp_max_memberships`, 20 by default on Linux) is `ENOBUFS` / `WSAENOBUFS` | one [`ErrorKind::TooManyMemberships`]; earlier joins stay in force |
-//! | Winsock 1 headers carry other option numbers | the Winsock 2 numbers ([`winsock2`]) are used, through `ws2_32` |
+//! | Winsock 1 headers (`winsock.h`) number the options 2 to 6, Winsock 2 (`ws2ipdef.h`) 9 to 19 | the Winsock 2 numbers, through `ws2_32` (windows-sys's constants, pinned by a test) |
 //!
 //! Receiving gives the sender and the destination group of each datagram
 //! ([`Datagram`]), from `IP_PKTINFO` (`recvmsg` on Linux, `WSARecvMsg` on Windows).
@@ -25,7 +25,7 @@
 //!
 //! ```no_run
 //! use core::net::Ipv4Addr;
-//! use mcast::hosted::{Interface, MulticastSocket};
+//! use mcast::socket::{Interface, MulticastSocket};
 //!
 //! let group = "239.1.2.3".parse()?;
 //! let lo = Interface::Addr(Ipv4Addr::LOCALHOST);
@@ -69,36 +69,6 @@ use linux as sys;
 pub mod windows;
 #[cfg(windows)]
 use windows as sys;
-
-/// The Winsock 2 option numbers (`ws2ipdef.h`, level `IPPROTO_IP`) the adapter uses on
-/// Windows.
-///
-/// Winsock 1 (`winsock.h`, `wsock32`) numbers the same options differently
-/// (`IP_MULTICAST_IF` 2, `IP_MULTICAST_TTL` 3, `IP_MULTICAST_LOOP` 4,
-/// `IP_ADD_MEMBERSHIP` 5, `IP_DROP_MEMBERSHIP` 6); used against `ws2_32` they fail with
-/// `WSAENOPROTOOPT` or set another option. Linux numbers them 32 to 40.
-pub mod winsock2 {
-    /// `IP_MULTICAST_IF`: the outgoing interface (an address, or `0.0.0.idx`).
-    pub const IP_MULTICAST_IF: i32 = 9;
-    /// `IP_MULTICAST_TTL`.
-    pub const IP_MULTICAST_TTL: i32 = 10;
-    /// `IP_MULTICAST_LOOP`: on Windows, whether this (receiving) socket gets local copies.
-    pub const IP_MULTICAST_LOOP: i32 = 11;
-    /// `IP_ADD_MEMBERSHIP`.
-    pub const IP_ADD_MEMBERSHIP: i32 = 12;
-    /// `IP_DROP_MEMBERSHIP`.
-    pub const IP_DROP_MEMBERSHIP: i32 = 13;
-    /// `IP_ADD_SOURCE_MEMBERSHIP`.
-    pub const IP_ADD_SOURCE_MEMBERSHIP: i32 = 15;
-    /// `IP_DROP_SOURCE_MEMBERSHIP`.
-    pub const IP_DROP_SOURCE_MEMBERSHIP: i32 = 16;
-    /// `IP_BLOCK_SOURCE`.
-    pub const IP_BLOCK_SOURCE: i32 = 17;
-    /// `IP_UNBLOCK_SOURCE`.
-    pub const IP_UNBLOCK_SOURCE: i32 = 18;
-    /// `IP_PKTINFO`: deliver the destination address with each datagram.
-    pub const IP_PKTINFO: i32 = 19;
-}
 
 /// Which interface a join, a leave or outgoing multicast uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -209,7 +179,7 @@ impl fmt::Display for ErrorKind {
 
 impl core::error::Error for ErrorKind {}
 
-/// An error of the hosted adapter: what it was doing, the portable [`ErrorKind`], and
+/// An error of the socket adapter: what it was doing, the portable [`ErrorKind`], and
 /// the OS error as the [`source`](core::error::Error::source) when there is one.
 #[derive(Debug)]
 pub struct Error {
@@ -299,7 +269,7 @@ fn classify(e: &io::Error) -> ErrorKind {
     }
 }
 
-/// The result of the hosted adapter's operations.
+/// The result of the socket adapter's operations.
 pub type Result<T> = core::result::Result<T, Error>;
 
 /// One membership of a [`MulticastSocket`]: a group (with a source for a

@@ -1,4 +1,4 @@
-//! The hosted adapter on the loopback interface: join, send, receive, options, reference
+//! The socket adapter on the loopback interface: join, send, receive, options, reference
 //! counts, the membership limit, and the software checks on received datagrams.
 //!
 //! Every test uses its own groups and ports and sends only on `lo` (127.0.0.1). The
@@ -9,7 +9,7 @@ use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::time::Duration;
 
 use mcast::GroupAddr;
-use mcast::hosted::{Datagram, ErrorKind, Interface, MulticastSocket};
+use mcast::socket::{Datagram, ErrorKind, Interface, MulticastSocket};
 
 const LO: Interface = Interface::Addr(Ipv4Addr::LOCALHOST);
 const WAIT: Duration = Duration::from_secs(5);
@@ -70,8 +70,8 @@ fn under_wine() -> bool {
 
 /// Wine turns Linux's error codes into Winsock's its own way: ENOBUFS and EADDRNOTAVAIL
 /// from a join both come back as WSAEINVAL, which on Windows means a bad argument. The
-/// mapping of the real Windows codes is checked by the unit tests of `hosted::windows`.
-fn wine_loses_the_error_code(what: &str, e: &mcast::hosted::Error) -> bool {
+/// mapping of the real Windows codes is checked by the unit tests of `socket::windows`.
+fn wine_loses_the_error_code(what: &str, e: &mcast::socket::Error) -> bool {
     if under_wine() {
         println!(
             "under Wine: {what} gave {e}; Wine reports Linux's error code as WSAEINVAL, so its kind is not checked"
@@ -302,7 +302,7 @@ fn unknown_interfaces_are_no_such_interface() {
     {
         let e = s.join(g("239.77.0.7"), Interface::Index(999_999)).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NoSuchInterface, "{e}");
-        assert_eq!(mcast::hosted::interface_index("no-such-if0").unwrap_err().kind(), ErrorKind::NoSuchInterface);
+        assert_eq!(mcast::socket::interface_index("no-such-if0").unwrap_err().kind(), ErrorKind::NoSuchInterface);
     }
 }
 
@@ -327,9 +327,9 @@ fn join_and_send_by_interface_index() {
         return;
     }
     let index = if cfg!(windows) {
-        mcast::hosted::interface_index("loopback_0").unwrap()
+        mcast::socket::interface_index("loopback_0").unwrap()
     } else {
-        mcast::hosted::interface_index("lo").unwrap()
+        mcast::socket::interface_index("lo").unwrap()
     };
     let group = g("239.77.0.9");
     let mut rx = MulticastSocket::bind(0).unwrap();

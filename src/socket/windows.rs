@@ -1,8 +1,9 @@
 //! Windows (Winsock 2, `ws2_32`): `IP_PKTINFO` receive through `WSARecvMsg`, and the
 //! interface-index conventions of `ws2ipdef.h`.
 //!
-//! Option numbers are the Winsock 2 ones ([`super::winsock2`]); socket2 uses the same
-//! through windows-sys. Each `unsafe` block is one Winsock call on a socket the caller
+//! Option numbers are the Winsock 2 ones of `ws2ipdef.h` (windows-sys's constants, the
+//! same socket2 uses), never Winsock 1's (`winsock.h`: `IP_MULTICAST_IF` 2 to
+//! `IP_DROP_MEMBERSHIP` 6), which against `ws2_32` fail or set another option. Each `unsafe` block is one Winsock call on a socket the caller
 //! owns, with plain-data arguments whose sizes are passed beside them.
 
 use core::mem::size_of;
@@ -14,7 +15,7 @@ use std::os::windows::io::AsRawSocket;
 use socket2::Socket;
 use windows_sys::Win32::Networking::WinSock as ws;
 
-use super::{ErrorKind, Interface, Received, winsock2};
+use super::{ErrorKind, Interface, Received};
 
 /// Per-socket state: the `WSARecvMsg` extension function, looked up once.
 pub(super) struct State {
@@ -33,7 +34,7 @@ fn raw(socket: &Socket) -> ws::SOCKET {
 
 /// Turns `IP_PKTINFO` on and looks up `WSARecvMsg`.
 pub(super) fn configure(socket: &Socket) -> io::Result<State> {
-    setsockopt(socket, ws::IPPROTO_IP, winsock2::IP_PKTINFO, &1u32)?;
+    setsockopt(socket, ws::IPPROTO_IP, ws::IP_PKTINFO, &1u32)?;
     let guid = ws::WSAID_WSARECVMSG;
     let mut recvmsg: ws::LPFN_WSARECVMSG = None;
     let mut bytes = 0u32;
@@ -164,7 +165,7 @@ fn pktinfo(control: &[u64; 8], len: usize) -> (Option<Ipv4Addr>, Option<u32>) {
         if cmsg_len < header || at + cmsg_len > bytes.len() {
             break;
         }
-        if level == ws::IPPROTO_IP && kind == winsock2::IP_PKTINFO && data + 8 <= bytes.len() {
+        if level == ws::IPPROTO_IP && kind == ws::IP_PKTINFO && data + 8 <= bytes.len() {
             // IN_PKTINFO { IN_ADDR ipi_addr; ULONG ipi_ifindex; }
             let addr = Ipv4Addr::new(bytes[data], bytes[data + 1], bytes[data + 2], bytes[data + 3]);
             let index = u32::from_ne_bytes(bytes[data + 4..data + 8].try_into().unwrap_or([0; 4]));
@@ -191,29 +192,28 @@ mod tests {
 
     #[test]
     fn winsock2_option_numbers_are_pinned() {
-        // The Winsock 2 values of ws2ipdef.h, not Winsock 1's 2..=6.
-        let ours = [
-            (winsock2::IP_MULTICAST_IF, 9, ws::IP_MULTICAST_IF),
-            (winsock2::IP_MULTICAST_TTL, 10, ws::IP_MULTICAST_TTL),
-            (winsock2::IP_MULTICAST_LOOP, 11, ws::IP_MULTICAST_LOOP),
-            (winsock2::IP_ADD_MEMBERSHIP, 12, ws::IP_ADD_MEMBERSHIP),
-            (winsock2::IP_DROP_MEMBERSHIP, 13, ws::IP_DROP_MEMBERSHIP),
-            (winsock2::IP_ADD_SOURCE_MEMBERSHIP, 15, ws::IP_ADD_SOURCE_MEMBERSHIP),
-            (winsock2::IP_DROP_SOURCE_MEMBERSHIP, 16, ws::IP_DROP_SOURCE_MEMBERSHIP),
-            (winsock2::IP_BLOCK_SOURCE, 17, ws::IP_BLOCK_SOURCE),
-            (winsock2::IP_UNBLOCK_SOURCE, 18, ws::IP_UNBLOCK_SOURCE),
-            (winsock2::IP_PKTINFO, 19, ws::IP_PKTINFO),
+        // Reference data: the Winsock 2 values of ws2ipdef.h, not Winsock 1's 2..=6.
+        let pinned = [
+            (ws::IP_MULTICAST_IF, 9),
+            (ws::IP_MULTICAST_TTL, 10),
+            (ws::IP_MULTICAST_LOOP, 11),
+            (ws::IP_ADD_MEMBERSHIP, 12),
+            (ws::IP_DROP_MEMBERSHIP, 13),
+            (ws::IP_ADD_SOURCE_MEMBERSHIP, 15),
+            (ws::IP_DROP_SOURCE_MEMBERSHIP, 16),
+            (ws::IP_BLOCK_SOURCE, 17),
+            (ws::IP_UNBLOCK_SOURCE, 18),
+            (ws::IP_PKTINFO, 19),
         ];
-        for (ours, number, windows_sys) in ours {
-            assert_eq!(ours, number);
-            assert_eq!(ours, windows_sys);
+        for (windows_sys, number) in pinned {
+            assert_eq!(windows_sys, number);
         }
     }
 
     #[test]
     fn ws2_32_reads_back_what_the_winsock2_numbers_set() {
-        // Set through socket2, read through our numbers, and the other way round: the
-        // numbers name the same options in ws2_32.
+        // Set through socket2, read through the Winsock 2 numbers, and the other way round:
+        // the numbers name the same options in ws2_32.
         let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
         socket.set_multicast_ttl_v4(7).unwrap();
         let mut ttl = 0u32;
@@ -224,14 +224,14 @@ mod tests {
             ws::getsockopt(
                 raw(&socket),
                 ws::IPPROTO_IP,
-                winsock2::IP_MULTICAST_TTL,
+                ws::IP_MULTICAST_TTL,
                 (&raw mut ttl).cast(),
                 &raw mut len,
             )
         };
         assert_eq!(rc, 0, "{}", io::Error::last_os_error());
         assert_eq!(ttl, 7);
-        setsockopt(&socket, ws::IPPROTO_IP, winsock2::IP_MULTICAST_LOOP, &0u32).unwrap();
+        setsockopt(&socket, ws::IPPROTO_IP, ws::IP_MULTICAST_LOOP, &0u32).unwrap();
         assert!(!socket.multicast_loop_v4().unwrap());
     }
 
@@ -258,7 +258,7 @@ mod tests {
         let mut bytes = std::vec::Vec::new();
         bytes.extend_from_slice(&24usize.to_ne_bytes());
         bytes.extend_from_slice(&ws::IPPROTO_IP.to_ne_bytes());
-        bytes.extend_from_slice(&winsock2::IP_PKTINFO.to_ne_bytes());
+        bytes.extend_from_slice(&ws::IP_PKTINFO.to_ne_bytes());
         bytes.extend_from_slice(&[239, 1, 2, 3]);
         bytes.extend_from_slice(&4u32.to_ne_bytes());
         bytes.resize(64, 0);
