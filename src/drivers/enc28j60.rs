@@ -25,7 +25,7 @@
 
 use embedded_hal::spi::SpiDevice;
 
-use crate::filter::{Capabilities, FilterError, HashScheme, MulticastFilter, Program};
+use crate::filter::{Capabilities, DriverError, DriverErrorKind, FilterError, HashScheme, MulticastFilter, Program};
 
 /// Read Control Register opcode.
 pub const RCR: u8 = 0x00;
@@ -77,6 +77,15 @@ pub enum Error<E> {
     /// The program does not fit the chip ([`FilterError::Incompatible`]); nothing was
     /// sent.
     Program(FilterError),
+}
+
+impl<E: embedded_hal::spi::Error> DriverError for Error<E> {
+    fn kind(&self) -> DriverErrorKind {
+        match self {
+            Error::Spi(_) => DriverErrorKind::Bus,
+            Error::Program(e) => e.kind(),
+        }
+    }
 }
 
 /// The ENC28J60 multicast filter on an SPI device (see the [module docs](self)).
@@ -299,7 +308,9 @@ mod tests {
         let mut p = Program::new(&lan);
         p.set_bin(3);
         let mut nic = Enc28j60::new(Mock::new(&[]));
-        assert_eq!(nic.apply(&p), Err(nb::Error::Other(Error::Program(FilterError::Incompatible))));
+        let err = nic.apply(&p);
+        assert_eq!(err, Err(nb::Error::Other(Error::Program(FilterError::Incompatible))));
+        assert!(matches!(err, Err(nb::Error::Other(e)) if e.kind() == DriverErrorKind::Unsupported));
         nic.release().done();
     }
 
@@ -320,6 +331,8 @@ mod tests {
     fn spi_errors_are_returned() {
         let mut nic = Enc28j60::new(Broken);
         let program = set_with(&[]).program();
-        assert_eq!(nic.apply(&program), Err(nb::Error::Other(Error::Spi(ErrorKind::ChipSelectFault))));
+        let err = nic.apply(&program);
+        assert_eq!(err, Err(nb::Error::Other(Error::Spi(ErrorKind::ChipSelectFault))));
+        assert!(matches!(err, Err(nb::Error::Other(e)) if e.kind() == DriverErrorKind::Bus));
     }
 }

@@ -134,6 +134,60 @@ impl fmt::Display for FilterError {
 
 impl core::error::Error for FilterError {}
 
+/// An error of a [`MulticastFilter`] driver, as its caller sees it: whatever the chip or
+/// bus, [`kind`](DriverError::kind) says whether to retry.
+///
+/// Implement it for the driver's error type; a driver that cannot fail uses
+/// [`core::convert::Infallible`].
+pub trait DriverError: fmt::Debug {
+    /// What kind of failure this is.
+    fn kind(&self) -> DriverErrorKind;
+}
+
+/// What kind of failure a [`DriverError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum DriverErrorKind {
+    /// The chip cannot do what was asked (a program that does not fit it). The hardware
+    /// was left alone; the same program will fail again.
+    Unsupported,
+    /// Talking to the chip failed (an SPI or bus error). The hardware may hold part of
+    /// the program; applying it again may succeed.
+    Bus,
+    /// Anything else.
+    Other,
+}
+
+impl fmt::Display for DriverErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DriverErrorKind::Unsupported => "the NIC cannot do what was asked",
+            DriverErrorKind::Bus => "the bus to the NIC failed",
+            DriverErrorKind::Other => "NIC driver error",
+        })
+    }
+}
+
+impl DriverError for FilterError {
+    fn kind(&self) -> DriverErrorKind {
+        match self {
+            FilterError::Unsupported | FilterError::Incompatible | FilterError::NoSlot | FilterError::NoSuchSlot => {
+                DriverErrorKind::Unsupported
+            }
+            FilterError::Full | FilterError::NotPresent | FilterError::NotMulticast | FilterError::TooManyRefs => {
+                DriverErrorKind::Other
+            }
+        }
+    }
+}
+
+impl DriverError for core::convert::Infallible {
+    fn kind(&self) -> DriverErrorKind {
+        match *self {}
+    }
+}
+
 /// What a NIC's multicast filter should be: exact MACs per slot, the 64-bin hash, and
 /// the pass-all bit. The station address and broadcast are not in it: drivers always
 /// keep them.
@@ -295,9 +349,10 @@ impl Program {
 ///
 /// A new NIC needs only this trait; docs/PORTING.md shows how, with a worked example.
 pub trait MulticastFilter {
-    /// What can go wrong talking to the chip (a bus error), or
-    /// [`FilterError::Incompatible`] for a program that does not fit it.
-    type Error;
+    /// What can go wrong: a program that does not fit the chip
+    /// ([`FilterError::Incompatible`]), or a failure of the bus to it. Its
+    /// [`kind`](DriverError::kind) tells the two apart.
+    type Error: DriverError;
 
     /// What the hardware can do: exact slots, hash scheme, pass-all bit. Constant for a
     /// given chip.
