@@ -12,7 +12,7 @@ fn source_of(prefix: &str) -> Option<&'static str> {
         "golden" => "tests/golden.rs",
         "sim" => "tests/sim.rs",
         "smoltcp" => "tests/smoltcp_differences.rs",
-        "igmp" => "src/wire/igmp.rs",
+        "igmp" => "src/wire/igmp/tests.rs",
         "frame" => "src/wire/frame.rs",
         "ipv4" => "src/wire/ipv4.rs",
         "rng" => "src/membership/rng.rs",
