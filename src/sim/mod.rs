@@ -10,7 +10,6 @@
 //! [`scenarios`] measures the figures docs/SIMULATION.md records; `mcast sim` prints
 //! them, with a timeline.
 
-
 use alloc::boxed::Box;
 use alloc::string::ToString;
 use alloc::vec::Vec;

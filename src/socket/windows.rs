@@ -221,13 +221,7 @@ mod tests {
         // SAFETY: `ttl` and `len` are live and writable; `len` holds ttl's size.
         #[allow(unsafe_code)]
         let rc = unsafe {
-            ws::getsockopt(
-                raw(&socket),
-                ws::IPPROTO_IP,
-                ws::IP_MULTICAST_TTL,
-                (&raw mut ttl).cast(),
-                &raw mut len,
-            )
+            ws::getsockopt(raw(&socket), ws::IPPROTO_IP, ws::IP_MULTICAST_TTL, (&raw mut ttl).cast(), &raw mut len)
         };
         assert_eq!(rc, 0, "{}", io::Error::last_os_error());
         assert_eq!(ttl, 7);

@@ -118,3 +118,26 @@ fn field_u16(data: &[u8], range: Range<usize>) -> u16 {
 fn octet(data: &[u8], at: usize) -> u8 {
     data.get(at).copied().unwrap_or(0)
 }
+
+/// Writes the octets of a field of a checked view, or nothing if `data` lacks them,
+/// which `new_checked` (or the length check of an `emit`) made sure it does not.
+#[inline]
+fn set_field<const K: usize>(data: &mut [u8], range: Range<usize>, value: [u8; K]) {
+    if let Some(field) = data.get_mut(range).and_then(|b| <&mut [u8; K]>::try_from(b).ok()) {
+        *field = value;
+    }
+}
+
+/// Writes a big-endian 16-bit field of a checked view (see [`set_field`]).
+#[inline]
+fn set_field_u16(data: &mut [u8], range: Range<usize>, value: u16) {
+    set_field(data, range, value.to_be_bytes());
+}
+
+/// Writes an octet of a checked view (see [`set_field`]).
+#[inline]
+fn set_octet(data: &mut [u8], at: usize, value: u8) {
+    if let Some(octet) = data.get_mut(at) {
+        *octet = value;
+    }
+}

@@ -15,9 +15,7 @@
 use core::fmt;
 use core::net::Ipv4Addr;
 
-use byteorder::{ByteOrder, NetworkEndian};
-
-use super::{Error, Result, checksum};
+use super::{Error, Result, checksum, field_u16, octet, set_field, set_field_u16, set_octet};
 use crate::addr::GroupAddr;
 
 mod v3;
@@ -54,6 +52,22 @@ pub mod field {
     pub const NUM_RECORDS: Field = 6..8;
     /// v3 report: first group record.
     pub const RECORDS: usize = 8;
+
+    /// The fields of an IGMPv3 group record, from the record's start.
+    pub mod record {
+        use super::Field;
+
+        /// Record Type.
+        pub const TYPE: usize = 0;
+        /// Aux Data Len, in 32-bit words.
+        pub const AUX_LEN: usize = 1;
+        /// Number of Sources.
+        pub const NUM_SOURCES: Field = 2..4;
+        /// Multicast Address.
+        pub const GROUP: Field = 4..8;
+        /// First source address.
+        pub const SOURCES: usize = 8;
+    }
 }
 
 /// Length of every IGMPv1/v2 message, and of the head of every message.
@@ -118,17 +132,17 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// The message type.
     pub fn msg_type(&self) -> u8 {
-        super::octet(self.buffer.as_ref(), field::TYPE)
+        octet(self.buffer.as_ref(), field::TYPE)
     }
 
     /// The raw Max Resp field.
     pub fn max_resp_code(&self) -> u8 {
-        super::octet(self.buffer.as_ref(), field::MAX_RESP)
+        octet(self.buffer.as_ref(), field::MAX_RESP)
     }
 
     /// The checksum field.
     pub fn checksum(&self) -> u16 {
-        super::field_u16(self.buffer.as_ref(), field::CHECKSUM)
+        field_u16(self.buffer.as_ref(), field::CHECKSUM)
     }
 
     /// The raw group address field (octets 4–7); not meaningful in an IGMPv3 report.
@@ -147,7 +161,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     fn v3_query_byte(&self, at: usize) -> u8 {
-        if self.is_v3_query() { super::octet(self.buffer.as_ref(), at) } else { 0 }
+        if self.is_v3_query() { octet(self.buffer.as_ref(), at) } else { 0 }
     }
 
     /// IGMPv3 query: the S flag (routers suppress their timer updates). False otherwise.
@@ -176,7 +190,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// IGMPv3 report: the group records. Empty for other types.
     pub fn records(&self) -> GroupRecords<'_> {
         let data = self.buffer.as_ref();
-        if data[field::TYPE] != msg_type::V3_REPORT {
+        if octet(data, field::TYPE) != msg_type::V3_REPORT {
             return GroupRecords::EMPTY;
         }
         records_of(data)
@@ -186,22 +200,22 @@ impl<T: AsRef<[u8]>> Packet<T> {
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     /// Sets the message type.
     pub fn set_msg_type(&mut self, value: u8) {
-        self.buffer.as_mut()[field::TYPE] = value;
+        set_octet(self.buffer.as_mut(), field::TYPE, value);
     }
 
     /// Sets the raw Max Resp field.
     pub fn set_max_resp_code(&mut self, value: u8) {
-        self.buffer.as_mut()[field::MAX_RESP] = value;
+        set_octet(self.buffer.as_mut(), field::MAX_RESP, value);
     }
 
     /// Sets the checksum field.
     pub fn set_checksum(&mut self, value: u16) {
-        NetworkEndian::write_u16(&mut self.buffer.as_mut()[field::CHECKSUM], value);
+        set_field_u16(self.buffer.as_mut(), field::CHECKSUM, value);
     }
 
     /// Sets the group address field.
     pub fn set_group_addr(&mut self, value: Ipv4Addr) {
-        self.buffer.as_mut()[field::GROUP].copy_from_slice(&value.octets());
+        set_field(self.buffer.as_mut(), field::GROUP, value.octets());
     }
 
     /// Computes the checksum over the whole message and stores it.
@@ -223,13 +237,13 @@ fn check_lengths(data: &[u8]) -> Result<()> {
             if len < V3_QUERY_HEADER_LEN {
                 return Err(Error::BadQueryLength);
             }
-            let sources = usize::from(super::field_u16(data, field::NUM_SOURCES));
+            let sources = usize::from(field_u16(data, field::NUM_SOURCES));
             if field::SOURCES + 4 * sources > len {
                 return Err(Error::Truncated);
             }
         }
         msg_type::V3_REPORT => {
-            let records = super::field_u16(head, field::NUM_RECORDS);
+            let records = field_u16(head, field::NUM_RECORDS);
             let mut rest = data.get(field::RECORDS..).unwrap_or(&[]);
             for _ in 0..records {
                 let record_len = record_len(rest).ok_or(Error::Truncated)?;
@@ -498,15 +512,17 @@ impl<'a> Message<'a> {
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         let len = self.buffer_len();
         let buf = buf.get_mut(..len).ok_or(Error::BufferTooSmall)?;
-        buf[..HEADER_LEN].fill(0);
-        buf[field::TYPE] = self.msg_type();
+        if let Some(head) = buf.get_mut(..HEADER_LEN) {
+            head.fill(0);
+        }
+        set_octet(buf, field::TYPE, self.msg_type());
         match self {
             Message::V1Query
             | Message::V1Report { .. }
             | Message::V2Report { .. }
             | Message::Leave { .. }
             | Message::V2Query { .. } => {
-                buf.copy_from_slice(&self.to_v2_octets().ok_or(Error::FieldRange)?);
+                set_field(buf, 0..HEADER_LEN, self.to_v2_octets().ok_or(Error::FieldRange)?);
                 return Ok(len);
             }
             Message::V3Query(q) => {
@@ -514,19 +530,19 @@ impl<'a> Message<'a> {
                     return Err(Error::FieldRange);
                 }
                 let sources = u16::try_from(q.sources.len()).map_err(|_| Error::FieldRange)?;
-                buf[field::MAX_RESP] = q.max_resp_code;
-                buf[field::GROUP].copy_from_slice(&group_octets(q.group));
-                buf[field::S_QRV] = (u8::from(q.suppress_router_processing) << 3) | q.qrv;
-                buf[field::QQIC] = q.qqic;
-                NetworkEndian::write_u16(&mut buf[field::NUM_SOURCES], sources);
-                q.sources.write(&mut buf[field::SOURCES..]);
+                set_octet(buf, field::MAX_RESP, q.max_resp_code);
+                set_field(buf, field::GROUP, group_octets(q.group));
+                set_octet(buf, field::S_QRV, (u8::from(q.suppress_router_processing) << 3) | q.qrv);
+                set_octet(buf, field::QQIC, q.qqic);
+                set_field_u16(buf, field::NUM_SOURCES, sources);
+                q.sources.write(buf.get_mut(field::SOURCES..).unwrap_or_default());
             }
             Message::V3Report { records } => {
                 let count = u16::try_from(records.len()).map_err(|_| Error::FieldRange)?;
-                NetworkEndian::write_u16(&mut buf[field::NUM_RECORDS], count);
+                set_field_u16(buf, field::NUM_RECORDS, count);
                 let mut at = field::RECORDS;
                 for record in records.iter() {
-                    at += record.emit(&mut buf[at..])?;
+                    at += record.emit(buf.get_mut(at..).unwrap_or_default())?;
                 }
             }
         }
@@ -551,7 +567,7 @@ impl Message<'_> {
         let [a, b, c, d] = group_octets(group);
         let mut octets = [self.msg_type(), code, 0, 0, a, b, c, d];
         let sum = checksum::compute(&octets);
-        octets[field::CHECKSUM].copy_from_slice(&sum.to_be_bytes());
+        set_field_u16(&mut octets, field::CHECKSUM, sum);
         Some(octets)
     }
 }
@@ -615,4 +631,3 @@ impl fmt::Display for Message<'_> {
         }
     }
 }
-

@@ -8,11 +8,9 @@
 use core::fmt;
 use core::net::Ipv4Addr;
 
-use byteorder::{ByteOrder, NetworkEndian};
-
 use super::{RECORD_HEADER_LEN, field};
-use crate::wire::{Error, Result};
 use crate::addr::GroupAddr;
+use crate::wire::{Error, Result, field as field_octets, field_u16, octet, set_field, set_field_u16, set_octet};
 
 /// Decodes an IGMPv3 Max Resp Code or QQIC ([RFC 3376 §4.1.1, §4.1.7]): values below
 /// 128 are themselves, others are the float `1|exp(3)|mant(4)` = `(mant | 0x10) << (exp + 3)`.
@@ -49,8 +47,8 @@ pub const fn encode_exp_code(value: u16) -> u8 {
 /// The length of the group record at the start of `data`, if its fixed part is there.
 pub(super) fn record_len(data: &[u8]) -> Option<usize> {
     let head = data.get(..RECORD_HEADER_LEN)?;
-    let aux_words = usize::from(head[1]);
-    let sources = usize::from(NetworkEndian::read_u16(&head[2..4]));
+    let aux_words = usize::from(octet(head, field::record::AUX_LEN));
+    let sources = usize::from(field_u16(head, field::record::NUM_SOURCES));
     Some(RECORD_HEADER_LEN + 4 * sources + 4 * aux_words)
 }
 
@@ -249,13 +247,19 @@ impl GroupRecord<'_> {
         let sources = u16::try_from(self.sources.len()).map_err(|_| Error::FieldRange)?;
         let len = self.buffer_len();
         let buf = buf.get_mut(..len).ok_or(Error::BufferTooSmall)?;
-        buf[0] = self.record_type.into();
-        buf[1] = aux_words as u8;
-        NetworkEndian::write_u16(&mut buf[2..4], sources);
-        buf[4..8].copy_from_slice(&self.group.octets());
-        let aux_at = RECORD_HEADER_LEN + 4 * self.sources.len();
-        self.sources.write(&mut buf[RECORD_HEADER_LEN..aux_at]);
-        buf[aux_at..].copy_from_slice(self.aux_data);
+        set_octet(buf, field::record::TYPE, self.record_type.into());
+        set_octet(buf, field::record::AUX_LEN, aux_words as u8);
+        set_field_u16(buf, field::record::NUM_SOURCES, sources);
+        set_field(buf, field::record::GROUP, self.group.octets());
+        let (sources, aux) = buf
+            .get_mut(field::record::SOURCES..)
+            .unwrap_or_default()
+            .split_at_mut_checked(4 * self.sources.len())
+            .unwrap_or_default();
+        self.sources.write(sources);
+        if let Some(aux) = aux.get_mut(..self.aux_data.len()) {
+            aux.copy_from_slice(self.aux_data);
+        }
         Ok(len)
     }
 }
@@ -384,7 +388,7 @@ impl<'a> Iterator for RecordIter<'a> {
                 let record = parse_record(data);
                 match record {
                     Some((record, len)) => {
-                        *data = &data[len..];
+                        *data = data.get(len..).unwrap_or_default();
                         *left -= 1;
                         Some(record)
                     }
@@ -410,18 +414,11 @@ impl<'a> Iterator for RecordIter<'a> {
 fn parse_record(data: &[u8]) -> Option<(GroupRecord<'_>, usize)> {
     let len = record_len(data)?;
     let record = data.get(..len)?;
-    let sources = usize::from(NetworkEndian::read_u16(&record[2..4]));
-    let aux_at = RECORD_HEADER_LEN + 4 * sources;
-    let group = GroupAddr::new([record[4], record[5], record[6], record[7]]).ok()?;
-    Some((
-        GroupRecord {
-            record_type: RecordType::from(record[0]),
-            group,
-            sources: AddrList(record[RECORD_HEADER_LEN..aux_at].as_chunks().0),
-            aux_data: &record[aux_at..],
-        },
-        len,
-    ))
+    let sources = usize::from(field_u16(record, field::record::NUM_SOURCES));
+    let (sources, aux_data) = record.get(field::record::SOURCES..)?.split_at_checked(4 * sources)?;
+    let group = GroupAddr::new(field_octets(record, field::record::GROUP)).ok()?;
+    let record_type = RecordType::from(octet(record, field::record::TYPE));
+    Some((GroupRecord { record_type, group, sources: AddrList(sources.as_chunks().0), aux_data }, len))
 }
 
 /// An IGMPv3 Membership Query ([RFC 3376 §4.1]).
@@ -459,16 +456,14 @@ impl V3Query<'_> {
 /// The sources of a v3 query whose lengths have been checked.
 #[inline]
 pub(super) fn sources_of(data: &[u8]) -> AddrList<'_> {
-    let Some((head, rest)) = data.split_first_chunk::<{ field::SOURCES }>() else { return AddrList::EMPTY };
-    let [.., n_hi, n_lo] = *head;
-    AddrList(rest.as_chunks().0.get(..usize::from(u16::from_be_bytes([n_hi, n_lo]))).unwrap_or(&[]))
+    let count = usize::from(field_u16(data, field::NUM_SOURCES));
+    let sources = data.get(field::SOURCES..).unwrap_or_default().as_chunks().0;
+    AddrList(sources.get(..count).unwrap_or_default())
 }
 
 /// The records of a v3 report whose lengths have been checked.
 #[inline]
 pub(super) fn records_of(data: &[u8]) -> GroupRecords<'_> {
-    let Some((head, rest)) = data.split_first_chunk::<{ field::RECORDS }>() else { return GroupRecords::EMPTY };
-    let [.., n_hi, n_lo] = *head;
-    GroupRecords(RecordsRepr::Wire { data: rest, count: u16::from_be_bytes([n_hi, n_lo]) })
+    let count = field_u16(data, field::NUM_RECORDS);
+    GroupRecords(RecordsRepr::Wire { data: data.get(field::RECORDS..).unwrap_or_default(), count })
 }
-
