@@ -257,17 +257,24 @@ fn is_igmp(frame: &[u8]) -> bool {
         && frame.get(ethernet::HEADER_LEN + ipv4::field::PROTOCOL) == Some(&ipv4::PROTOCOL_IGMP)
 }
 
-/// smoltcp's time (microseconds, signed) as the Host's (milliseconds, unsigned). The
-/// unsigned 64-bit division routine this needs on 32-bit targets is linked anyway: the
-/// IGMP code of smoltcp's `multicast` feature, which the glue needs, uses it.
-fn to_host_time(t: SmolInstant) -> Instant {
-    Instant::from_millis(u64::try_from(t.total_micros()).map_or(0, |micros| micros / 1000))
+/// smoltcp's time (microseconds, signed) as the state machines' (milliseconds,
+/// unsigned): truncated to the millisecond, and [`Instant::ZERO`] before smoltcp's
+/// epoch. The glue's methods take smoltcp's `Instant`, the application's clock, and
+/// convert with this.
+impl From<SmolInstant> for Instant {
+    fn from(t: SmolInstant) -> Instant {
+        // The unsigned 64-bit division this needs on 32-bit targets is linked anyway:
+        // the IGMP code of smoltcp's `multicast` feature uses it.
+        Instant::from_millis(u64::try_from(t.total_micros()).map_or(0, |micros| micros / 1000))
+    }
 }
 
-/// The Host's time as smoltcp's, saturating where smoltcp's would overflow.
-fn to_smol_time(t: Instant) -> SmolInstant {
-    let max = i64::MAX / 1000;
-    SmolInstant::from_millis(i64::try_from(t.total_millis()).unwrap_or(max).min(max))
+/// The state machines' time as smoltcp's, saturating where smoltcp's would overflow.
+impl From<Instant> for SmolInstant {
+    fn from(t: Instant) -> SmolInstant {
+        let max = i64::MAX / 1000;
+        SmolInstant::from_millis(i64::try_from(t.total_millis()).unwrap_or(max).min(max))
+    }
 }
 
 /// The interface's first IPv4 address and its prefix length.
@@ -380,7 +387,7 @@ impl<D: Device, F: MulticastFilter, const N: usize> McastDevice<D, F, N> {
     /// [`Error::InterfaceFull`].
     pub fn join(&mut self, iface: &mut Interface, now: SmolInstant, group: impl Into<Ipv4Addr>) -> Result<bool, Error> {
         let group = joinable(group.into())?;
-        let now = to_host_time(now);
+        let now = Instant::from(now);
         let core = &mut self.core;
         let first = !core.host.is_member(group);
         if !first {
@@ -421,7 +428,7 @@ impl<D: Device, F: MulticastFilter, const N: usize> McastDevice<D, F, N> {
         group: impl Into<Ipv4Addr>,
     ) -> Result<bool, Error> {
         let group = joinable(group.into())?;
-        let changed = self.core.host.leave(to_host_time(now), group)?;
+        let changed = self.core.host.leave(Instant::from(now), group)?;
         if changed {
             // The MAC was added when the group was first joined: removing cannot fail.
             if self.core.set.remove_group(group)? {
@@ -463,7 +470,7 @@ impl<D: Device, F: MulticastFilter, const N: usize> McastDevice<D, F, N> {
 
     /// The link came (back) up: the Host announces every group again on the next poll.
     pub fn link_up(&mut self, now: SmolInstant) {
-        self.core.host.link_up(to_host_time(now));
+        self.core.host.link_up(Instant::from(now));
     }
 
     /// Runs the membership duties (see [`poll_membership`](Self::poll_membership)) and
@@ -481,7 +488,7 @@ impl<D: Device, F: MulticastFilter, const N: usize> McastDevice<D, F, N> {
     /// retries a pending NIC program, and sends every Host message that is due. Call it
     /// after smoltcp's poll functions.
     pub fn poll_membership(&mut self, now: SmolInstant, iface: &Interface) {
-        let t = to_host_time(now);
+        let t = Instant::from(now);
         let address = ipv4_cidr(iface);
         if address != self.core.host.address() {
             self.core.host.set_address(t, address);
@@ -511,11 +518,11 @@ impl<D: Device, F: MulticastFilter, const N: usize> McastDevice<D, F, N> {
 
     /// When to poll next: the earliest of smoltcp's `poll_at` and the Host's next
     /// report, or `now` while a Host message or a NIC program waits for the device.
-    pub fn poll_at(&mut self, now: SmolInstant, iface: &mut Interface, sockets: &SocketSet<'_>) -> Option<SmolInstant> {
+    pub fn poll_at(&self, now: SmolInstant, iface: &mut Interface, sockets: &SocketSet<'_>) -> Option<SmolInstant> {
         let ours = if self.pending_tx.is_some() || self.nic_pending {
             Some(now)
         } else {
-            self.core.host.poll_at().map(to_smol_time)
+            self.core.host.poll_at().map(SmolInstant::from)
         };
         match (iface.poll_at(now, sockets), ours) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -646,7 +653,7 @@ impl<D: Device, F: MulticastFilter, const N: usize> Device for McastDevice<D, F,
     fn receive(&mut self, timestamp: SmolInstant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
         let (rx, tx) = self.device.receive(timestamp)?;
         Some((
-            RxToken { inner: rx, core: &mut self.core, now: to_host_time(timestamp) },
+            RxToken { inner: rx, core: &mut self.core, now: Instant::from(timestamp) },
             TxToken { inner: tx, dropped: &mut self.smoltcp_igmp_dropped },
         ))
     }
@@ -750,13 +757,13 @@ mod tests {
 
     #[test]
     fn time_conversions_saturate() {
-        assert_eq!(to_host_time(SmolInstant::from_millis(-5)), Instant::ZERO);
-        assert_eq!(to_host_time(SmolInstant::from_micros(-999)), Instant::ZERO);
-        assert_eq!(to_host_time(SmolInstant::from_millis(1234)), Instant::from_millis(1234));
-        assert_eq!(to_host_time(SmolInstant::from_micros(1_234_999)), Instant::from_millis(1234));
-        assert_eq!(to_host_time(SmolInstant::from_micros(i64::MAX)), Instant::from_millis(9_223_372_036_854_775));
-        assert_eq!(to_smol_time(Instant::from_millis(1234)), SmolInstant::from_millis(1234));
-        let end = to_smol_time(Instant::from_millis(u64::MAX));
+        assert_eq!(Instant::from(SmolInstant::from_millis(-5)), Instant::ZERO);
+        assert_eq!(Instant::from(SmolInstant::from_micros(-999)), Instant::ZERO);
+        assert_eq!(Instant::from(SmolInstant::from_millis(1234)), Instant::from_millis(1234));
+        assert_eq!(Instant::from(SmolInstant::from_micros(1_234_999)), Instant::from_millis(1234));
+        assert_eq!(Instant::from(SmolInstant::from_micros(i64::MAX)), Instant::from_millis(9_223_372_036_854_775));
+        assert_eq!(SmolInstant::from(Instant::from_millis(1234)), SmolInstant::from_millis(1234));
+        let end = SmolInstant::from(Instant::from_millis(u64::MAX));
         assert_eq!(end, SmolInstant::from_millis(i64::MAX / 1000));
     }
 
