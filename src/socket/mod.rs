@@ -1,5 +1,5 @@
-//! Hosted multicast sockets: one API for IPv4 multicast on Linux and Windows, on
-//! [`socket2`] (feature `std`).
+//! Multicast sockets: one API for IPv4 multicast on Linux and Windows, on [`socket2`]
+//! (feature `socket`).
 //!
 //! [`MulticastSocket`] is the setsockopt model of IP multicast (`IP_ADD_MEMBERSHIP`,
 //! `IP_DROP_MEMBERSHIP`, `IP_MULTICAST_TTL`, `IP_MULTICAST_IF`, `IP_MULTICAST_LOOP`) with
