@@ -22,7 +22,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use mcast::MacAddr;
 use mcast::filter::{Capabilities, FilterSet, HashScheme, OverflowPolicy, crc32_le};
 
-const DWMAC: Capabilities = Capabilities { exact_slots: 3, hash: Some(HashScheme::Dwmac), pass_all_multicast: true };
+const DWMAC: Capabilities = Capabilities::new(3, Some(HashScheme::Dwmac), true);
 
 /// The IPv4 multicast MAC of 239.0.x.y for `i = x * 256 + y`.
 fn mac(i: u16) -> MacAddr {

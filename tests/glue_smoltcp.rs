@@ -25,8 +25,7 @@ use smoltcp::wire::{EthernetAddress, IgmpPacket, IgmpRepr, IpAddress, IpCidr, Ip
 
 const SUBNET: [u8; 3] = [10, 0, 0];
 const UDP_PORT: u16 = 5000;
-const LAN9118: Capabilities =
-    Capabilities { exact_slots: 0, hash: Some(HashScheme::Lan9118), pass_all_multicast: true };
+const LAN9118: Capabilities = Capabilities::new(0, Some(HashScheme::Lan9118), true);
 
 fn g(s: &str) -> GroupAddr {
     s.parse().unwrap()

@@ -19,7 +19,7 @@
 //! use mcast::GroupAddr;
 //!
 //! // A LAN9118: no exact slot besides its own address, a 64-bin hash, a pass-all bit.
-//! let caps = Capabilities { exact_slots: 0, hash: Some(HashScheme::Lan9118), pass_all_multicast: true };
+//! let caps = Capabilities::new(0, Some(HashScheme::Lan9118), true);
 //! let mut set: FilterSet<8> = FilterSet::new(caps, OverflowPolicy::Hash)?;
 //! let group: GroupAddr = "239.1.2.3".parse()?;
 //! assert_eq!(set.add_group(group), Ok(true));
@@ -65,6 +65,7 @@ pub const ALL_SYSTEMS_MAC: MacAddr = GroupAddr::ALL_SYSTEMS.to_mac();
 /// What a NIC's multicast filter can do, as its driver reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct Capabilities {
     /// Exact-match slots for multicast MACs, not counting the one that holds the
     /// station's own address. At most [`MAX_EXACT_SLOTS`] are used.
@@ -76,6 +77,13 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
+    /// A chip with `exact_slots` exact-match slots for multicast MACs (not counting the
+    /// station address's), the 64-bin `hash` table if it has one, and a pass-all bit if
+    /// `pass_all_multicast`.
+    pub const fn new(exact_slots: u8, hash: Option<HashScheme>, pass_all_multicast: bool) -> Capabilities {
+        Capabilities { exact_slots, hash, pass_all_multicast }
+    }
+
     /// The exact slots a program for this chip has: `exact_slots`, at most
     /// [`MAX_EXACT_SLOTS`].
     pub const fn usable_slots(&self) -> usize {
