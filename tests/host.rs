@@ -5,7 +5,9 @@ use core::net::Ipv4Addr;
 use core::time::Duration;
 
 use mcast::GroupAddr;
-use mcast::membership::{GroupState, Host, HostConfig, Instant, IpMeta, MembershipError, Transmit};
+use mcast::membership::{
+    ConfigError, ConfigField, GroupState, Host, HostConfig, Instant, IpMeta, MembershipError, Transmit,
+};
 use mcast::wire::checksum;
 use mcast::wire::igmp::{AddrList, Message, V3Query};
 
@@ -74,7 +76,12 @@ fn joined_idle(groups: &[&str]) -> (Host<8>, u64) {
 fn join_reports_at_once_and_repeats_once_within_the_unsolicited_interval() {
     let mut h = host();
     assert_eq!(h.join(ms(5), g("239.1.2.3")), Ok(true));
-    let sent = run(&mut h, 5, 100_000);
+    // RFC 2236 §6: Non-Member, join: send report, set flag, start timer, Delaying Member.
+    let first = h.poll_transmit(ms(5)).expect("join report");
+    let info = h.groups().next().unwrap();
+    assert_eq!((info.state, info.last_reporter), (GroupState::Delaying, true));
+    let mut sent = vec![(5, first)];
+    sent.extend(run(&mut h, 5, 100_000));
     assert_eq!(sent.len(), 2, "{sent:?}");
     assert_eq!(sent[0].0, 5);
     assert!(sent[1].0 > 5 && sent[1].0 <= 10_005, "repeat at {}", sent[1].0);
@@ -374,7 +381,12 @@ fn a_new_address_or_link_up_announces_every_group_again() {
 
 #[test]
 fn messages_that_break_the_rules_change_nothing_and_are_counted() {
-    let config = HostConfig { require_router_alert: true, ignore_off_subnet_queries: true, ..HostConfig::default() };
+    let config = HostConfig {
+        require_router_alert: true,
+        ignore_off_subnet_queries: true,
+        require_ttl_1: true,
+        ..HostConfig::default()
+    };
     let mut h = host_with(config, 1);
     h.join(ms(0), g("239.1.2.3")).unwrap();
     run(&mut h, 0, 60_000);
@@ -398,7 +410,8 @@ fn messages_that_break_the_rules_change_nothing_and_are_counted() {
         (s.bad_ttl, s.no_router_alert, s.off_subnet, s.bad_checksum, s.ignored_types, s.malformed, s.queries),
         (1, 1, 1, 1, 1, 1, 0)
     );
-    // 0.0.0.0 (a snooping switch) is not off-subnet, and v1 queries need no Router Alert.
+    assert_eq!(s.bad_ttl_accepted, 0);
+    // 0.0.0.0 (a snooping switch) is not off-subnet.
     h.receive_message(ms(t), &meta(Ipv4Addr::UNSPECIFIED, ALL_SYSTEMS), &q);
     assert!(h.poll_at().is_some());
     assert_eq!(h.stats().queries, 1);
@@ -477,7 +490,109 @@ fn defaults_are_the_rfc_2236_section_8_values() {
     assert_eq!(c.unsolicited_report_interval, Duration::from_secs(10));
     assert_eq!(c.v1_router_present_timeout, Duration::from_secs(400));
     assert_eq!(c.unsolicited_report_count, 2);
-    assert!(!c.require_router_alert && !c.ignore_off_subnet_queries);
+    assert!(!c.require_router_alert && !c.ignore_off_subnet_queries && !c.require_ttl_1);
+}
+
+#[test]
+fn configuration_is_checked() {
+    use ConfigField as F;
+    let c = HostConfig::default();
+    let check = |c: HostConfig| Host::<4>::new(c, 0).err();
     let too_long = HostConfig { unsolicited_report_interval: Duration::from_secs(3_601), ..c };
-    assert!(Host::<4>::new(too_long, 0).is_err());
+    assert_eq!(check(too_long), Some(ConfigError::IntervalTooLong(F::UnsolicitedReportInterval)));
+    assert_eq!(check(HostConfig { unsolicited_report_interval: Duration::from_secs(3_600), ..c }), None);
+    // Repeats need an interval to be spread over; a single report does not.
+    let zero = HostConfig { unsolicited_report_interval: Duration::ZERO, ..c };
+    assert_eq!(check(zero), Some(ConfigError::Zero(F::UnsolicitedReportInterval)));
+    assert_eq!(check(HostConfig { unsolicited_report_count: 1, ..zero }), None);
+    // RFC 2236 §4: IGMPv1 for a while after an IGMPv1 query; a while of 0 would be never.
+    for timeout in [Duration::ZERO, Duration::from_micros(999)] {
+        let v1 = HostConfig { v1_router_present_timeout: timeout, ..c };
+        assert_eq!(check(v1), Some(ConfigError::Zero(F::V1RouterPresentTimeout)), "{timeout:?}");
+    }
+    assert_eq!(check(HostConfig { v1_router_present_timeout: Duration::from_millis(1), ..c }), None);
+}
+
+#[test]
+fn messages_with_a_ttl_other_than_1_are_accepted_by_default() {
+    // Linux's host acts on IGMP whatever its TTL; so does ours unless told otherwise.
+    let (mut h, t) = joined_idle(&["239.1.2.3"]);
+    let ttl64 = IpMeta { ttl: 64, ..meta(ROUTER, ALL_SYSTEMS) };
+    h.receive_message(ms(t), &ttl64, &general_query(100));
+    assert!(h.poll_at().is_some(), "the query started a timer");
+    assert_eq!(h.stats().queries, 1);
+    // Another host's report with TTL 2 suppresses ours.
+    let ttl2 = IpMeta { ttl: 2, ..meta(OTHER_HOST, Ipv4Addr::new(239, 1, 2, 3)) };
+    h.receive_message(ms(t + 1), &ttl2, &Message::V2Report { group: g("239.1.2.3") });
+    assert_eq!(h.poll_at(), None);
+    assert_eq!(h.stats().suppressed, 1);
+    assert_eq!((h.stats().bad_ttl, h.stats().bad_ttl_accepted), (0, 2));
+}
+
+#[test]
+fn the_igmpv1_router_timer_moves_back_with_the_clock() {
+    // An IGMPv1 query at 1000 s: IGMPv1 until 1400 s. The clock then steps back to 10 s,
+    // with 400 s left: IGMPv1 until 410 s, not until 1400 s.
+    let (mut h, _) = joined_idle(&["239.1.2.3"]);
+    h.receive_message(ms(1_000_000), &meta(ROUTER, ALL_SYSTEMS), &Message::V1Query);
+    let sent = run(&mut h, 10_000, 30_000);
+    assert!(matches!(sent[..], [(at, Transmit { message: Message::V1Report { .. }, .. })] if at <= 20_000), "{sent:?}");
+    assert!(h.v1_router_present(ms(409_999)));
+    assert!(!h.v1_router_present(ms(410_000)));
+    // So a leave at 410 s sends a Leave again.
+    assert_eq!(h.leave(ms(410_000), g("239.1.2.3")), Ok(true));
+    let sent = run(&mut h, 410_000, 420_000);
+    assert!(matches!(sent[..], [(410_000, Transmit { message: Message::Leave { .. }, .. })]), "{sent:?}");
+}
+
+#[test]
+fn igmpv1_queries_need_no_router_alert_even_when_it_is_required() {
+    let config = HostConfig { require_router_alert: true, ..HostConfig::default() };
+    let mut h = host_with(config, 1);
+    h.join(ms(0), g("239.1.2.3")).unwrap();
+    run(&mut h, 0, 60_000);
+    let t = 60_000;
+    let no_ra = IpMeta { router_alert: false, ..meta(ROUTER, ALL_SYSTEMS) };
+    // An IGMPv2 query without it is ignored...
+    h.receive_message(ms(t), &no_ra, &general_query(100));
+    assert_eq!(h.poll_at(), None);
+    assert_eq!((h.stats().no_router_alert, h.stats().queries), (1, 0));
+    // ...an IGMPv1 query without it (IGMPv1 routers never send it) is acted on.
+    h.receive_message(ms(t), &no_ra, &Message::V1Query);
+    assert!(h.v1_router_present(ms(t)));
+    assert_eq!((h.stats().no_router_alert, h.stats().queries), (1, 1));
+    let sent = run(&mut h, t, t + 100_000);
+    assert!(matches!(sent[..], [(_, Transmit { message: Message::V1Report { .. }, .. })]), "{sent:?}");
+}
+
+#[test]
+fn a_timer_expiring_sends_a_report_and_sets_the_flag() {
+    // RFC 2236 §6: Delaying Member, timer expired: send report, set flag, Idle Member.
+    // First another host answers a query before us, which clears the flag.
+    let (mut h, t) = joined_idle(&["239.1.2.3"]);
+    h.receive_message(ms(t), &meta(ROUTER, ALL_SYSTEMS), &general_query(100));
+    let other = Message::V2Report { group: g("239.1.2.3") };
+    h.receive_message(ms(t), &meta(OTHER_HOST, Ipv4Addr::new(239, 1, 2, 3)), &other);
+    assert!(!h.groups().next().unwrap().last_reporter);
+    h.receive_message(ms(t), &meta(ROUTER, ALL_SYSTEMS), &general_query(100));
+    let info = h.groups().next().unwrap();
+    assert_eq!((info.state, info.last_reporter), (GroupState::Delaying, false));
+    let sent = run(&mut h, t, t + 100_000);
+    assert!(matches!(sent[..], [(_, Transmit { message: Message::V2Report { .. }, .. })]), "{sent:?}");
+    let info = h.groups().next().unwrap();
+    assert_eq!((info.state, info.last_reporter), (GroupState::Idle, true));
+}
+
+#[test]
+fn leaving_while_delaying_with_the_flag_set_sends_a_leave_and_no_report() {
+    // RFC 2236 §6: Delaying Member, leave group: stop timer, send Leave if flag set.
+    let (mut h, t) = joined_idle(&["239.1.2.3"]);
+    h.receive_message(ms(t), &meta(ROUTER, ALL_SYSTEMS), &general_query(100));
+    let info = h.groups().next().unwrap();
+    assert_eq!((info.state, info.last_reporter), (GroupState::Delaying, true));
+    assert_eq!(h.leave(ms(t + 1), g("239.1.2.3")), Ok(true));
+    let sent = run(&mut h, t + 1, t + 100_000);
+    let leave =
+        Transmit { message: Message::Leave { group: g("239.1.2.3") }, destination: GroupAddr::ALL_ROUTERS, source: ME };
+    assert_eq!(sent, [(t + 1, leave)]);
 }

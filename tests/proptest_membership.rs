@@ -445,15 +445,16 @@ fn host_op(weights: [u64; 7], back: u64, edge: u64) -> impl Strategy<Value = Hos
 }
 
 /// Valid host configurations: the defaults, or other report counts and intervals, a
-/// short IGMPv1 router timeout, and the two filters.
+/// short IGMPv1 router timeout, and the three filters.
 fn host_config() -> impl Strategy<Value = HostConfig> {
-    let custom = (0u8..=3, 1u64..=10_000, 1u64..=60, any::<bool>(), any::<bool>()).prop_map(
-        |(count, interval, v1_secs, require_router_alert, ignore_off_subnet_queries)| HostConfig {
+    let custom = (0u8..=3, 1u64..=10_000, 1u64..=60, any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
+        |(count, interval, v1_secs, require_router_alert, ignore_off_subnet_queries, require_ttl_1)| HostConfig {
             unsolicited_report_count: count,
             unsolicited_report_interval: Duration::from_millis(if count <= 1 && interval < 50 { 0 } else { interval }),
             v1_router_present_timeout: Duration::from_secs(v1_secs),
             require_router_alert,
             ignore_off_subnet_queries,
+            require_ttl_1,
         },
     );
     prop_oneof![1 => Just(HostConfig::default()), 2 => custom]
@@ -479,10 +480,10 @@ fn querier_op() -> impl Strategy<Value = QuerierOp> {
 
 /// Valid querier configurations: the defaults, or short intervals (so that startup,
 /// election and expiry happen within a few hundred steps), IGMPv1 mode, and the
-/// off-subnet filter either way.
+/// off-subnet and TTL filters either way.
 fn querier_config() -> impl Strategy<Value = QuerierConfig> {
-    let custom = (1u8..=3, 2u64..=60, any::<u64>(), 1u64..=20, 1u8..=3, 0u8..5, any::<bool>()).prop_map(
-        |(rv, qi_secs, qri, lmqi_tenths, lmqc, v1, ignore_off_subnet)| {
+    let custom = (1u8..=3, 2u64..=60, any::<u64>(), 1u64..=20, 1u8..=3, 0u8..5, any::<bool>(), any::<bool>()).prop_map(
+        |(rv, qi_secs, qri, lmqi_tenths, lmqc, v1, ignore_off_subnet, require_ttl_1)| {
             // Query Response Interval: 0.1 s to 25.5 s, below the Query Interval.
             let qri_tenths = 1 + qri % (qi_secs * 10 - 1).min(255);
             let mut c = QuerierConfig::new(rv, Duration::from_secs(qi_secs), Duration::from_millis(qri_tenths * 100));
@@ -490,6 +491,7 @@ fn querier_config() -> impl Strategy<Value = QuerierConfig> {
             c.last_member_query_count = lmqc;
             c.version = if v1 == 0 { Version::V1 } else { Version::V2 };
             c.ignore_off_subnet = ignore_off_subnet;
+            c.require_ttl_1 = require_ttl_1;
             c
         },
     );
@@ -586,7 +588,7 @@ impl HostModel {
 
     /// Whether the host must act on `query` (RFC 2236 §3 plus the configured filters).
     fn accepts_query(&self, meta: &IpMeta, query: &igmp::Query) -> bool {
-        let ttl_ok = meta.ttl == 1;
+        let ttl_ok = !self.config.require_ttl_1 || meta.ttl == 1;
         let ra_ok = !self.config.require_router_alert || query.version == Version::V1 || meta.router_alert;
         let subnet_ok = match (self.config.ignore_off_subnet_queries, self.address) {
             (true, Some((addr, prefix))) => meta.src.is_unspecified() || in_subnet(meta.src, addr, prefix),
@@ -600,7 +602,7 @@ impl HostModel {
 
     /// Takes note of a message about to be fed to `h`.
     fn hear(&mut self, h: &Host<4>, meta: &IpMeta, msg: &Message<'_>) {
-        if meta.ttl != 1 {
+        if self.config.require_ttl_1 && meta.ttl != 1 {
             return;
         }
         match *msg {
@@ -634,7 +636,13 @@ impl HostModel {
         let now = ms(self.now);
         let us = self.address.map_or(HOST_ME, |a| a.0);
         match op {
-            HostOp::Clock(c) => self.now = c.apply(self.now),
+            HostOp::Clock(c) => {
+                let next = c.apply(self.now);
+                // Going backwards, the IGMPv1 router's timer keeps the time it had left.
+                let back = self.now.saturating_sub(next);
+                self.v1_until = self.v1_until.map(|t| t.saturating_sub(back));
+                self.now = next;
+            }
             HostOp::Join(i) => {
                 let expected = self.expected_join(POOL[*i]);
                 prop_assert_eq!(h.join(now, POOL[*i]), expected, "join {}", POOL[*i]);
@@ -843,7 +851,8 @@ struct QuerierModel {
     last_report: BTreeMap<GroupAddr, u64>,
     /// Groups that an accepted report must have made present by the next drain.
     must_be_present: BTreeSet<GroupAddr>,
-    /// Per group: Leaves heard with TTL 1, and the latest instant one was heard at.
+    /// Per group: Leaves heard (with TTL 1 where it is required), and the latest instant
+    /// one was heard at.
     leaves: BTreeMap<GroupAddr, u64>,
     latest_leave: BTreeMap<GroupAddr, u64>,
     /// Per group: group-specific queries sent.
@@ -882,7 +891,7 @@ impl QuerierModel {
     }
 
     fn hear(&mut self, meta: &IpMeta, msg: &Message<'_>) {
-        if meta.ttl != 1 {
+        if self.config.require_ttl_1 && meta.ttl != 1 {
             return;
         }
         let from_subnet = !self.config.ignore_off_subnet
@@ -890,9 +899,10 @@ impl QuerierModel {
             || in_subnet(meta.src, ROUTER_ME, ROUTER_PREFIX);
         match *msg {
             Message::V1Query | Message::V2Query { .. } | Message::V3Query(_) => {
-                // RFC 2236 §3: a query from a lower address (not 0.0.0.0, not us).
+                // RFC 2236 §3: a query from a lower address (not 0.0.0.0, not us, from
+                // the subnet if off-subnet sources are ignored).
                 let src = u32::from(meta.src);
-                if src != 0 && src < u32::from(ROUTER_ME) {
+                if from_subnet && src != 0 && src < u32::from(ROUTER_ME) {
                     self.querier = false;
                     self.other_querier = meta.src;
                     self.other_querier_until = self.now.saturating_add(self.oqpi);

@@ -5,8 +5,8 @@ use core::net::Ipv4Addr;
 use core::time::Duration;
 
 use mcast::GroupAddr;
-use mcast::membership::{ConfigError, Instant, IpMeta, Querier, QuerierConfig, QuerierEvent, Transmit};
-use mcast::wire::igmp::{Message, Version};
+use mcast::membership::{ConfigError, ConfigField, Instant, IpMeta, Querier, QuerierConfig, QuerierEvent, Transmit};
+use mcast::wire::igmp::{AddrList, GroupRecord, GroupRecords, Message, RecordType, Version};
 
 const ME: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 5);
 const LOWER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -201,14 +201,21 @@ fn off_subnet_reports_and_leaves_are_ignored_but_0_0_0_0_is_accepted() {
 }
 
 #[test]
-fn reports_must_go_to_their_group_and_have_ttl_1() {
-    let mut q = querier();
+fn reports_must_go_to_their_group_and_have_ttl_1_when_it_is_required() {
+    let config = QuerierConfig { require_ttl_1: true, ..QuerierConfig::default() };
+    let mut q: Querier<16> = Querier::new(config, ME, 24, ms(0)).unwrap();
     let group = g("239.1.2.3");
     q.receive_message(ms(1), &meta(HOST, ALL_SYSTEMS), &Message::V2Report { group });
     let ttl2 = IpMeta { ttl: 2, ..meta(HOST, group.to_ipv4()) };
     q.receive_message(ms(1), &ttl2, &Message::V2Report { group });
     assert!(!q.is_present(group));
-    assert_eq!((q.stats().wrong_destination, q.stats().bad_ttl), (1, 1));
+    let s = q.stats();
+    assert_eq!((s.wrong_destination, s.bad_ttl, s.bad_ttl_accepted), (1, 1, 0));
+    // Queries too: a lower router's query with TTL 2 does not win.
+    let ttl2 = IpMeta { ttl: 2, ..meta(LOWER, ALL_SYSTEMS) };
+    q.receive_message(ms(2), &ttl2, &Message::V2Query { max_resp: 100, group: None });
+    assert!(q.is_querier());
+    assert_eq!((q.stats().bad_ttl, q.stats().queries_heard), (2, 0));
 }
 
 #[test]
@@ -242,27 +249,74 @@ fn igmpv1_mode_sends_v1_queries_and_ignores_leaves() {
     assert!(tx.iter().all(|(_, t)| t.message == Message::V1Query));
 }
 
+/// A duration field of a querier configuration.
+type Field = fn(&mut QuerierConfig) -> &mut Duration;
+
 #[test]
 fn configuration_is_checked() {
+    use ConfigField as F;
     let bad = |c: QuerierConfig| Querier::<4>::new(c, ME, 24, ms(0)).err();
     let d = QuerierConfig::default();
+    let secs = Duration::from_secs;
+    let millis = Duration::from_millis;
+    // Counts RFC 2236 gives no meaning at 0: no Robustness (§8.1), no first query on
+    // startup (§7), no query after a Leave (§3).
+    assert_eq!(bad(QuerierConfig { robustness: 0, ..d }), Some(ConfigError::Zero(F::Robustness)));
+    assert_eq!(bad(QuerierConfig { startup_query_count: 0, ..d }), Some(ConfigError::Zero(F::StartupQueryCount)));
     assert_eq!(
-        bad(QuerierConfig { query_response_interval: Duration::from_secs(26), ..d }),
-        Some(ConfigError::IntervalTooLong)
+        bad(QuerierConfig { last_member_query_count: 0, ..d }),
+        Some(ConfigError::Zero(F::LastMemberQueryCount))
     );
-    assert_eq!(
-        bad(QuerierConfig { last_member_query_interval: Duration::from_millis(50), ..d }),
-        Some(ConfigError::Zero)
-    );
-    let short = QuerierConfig::new(2, Duration::from_secs(10), Duration::from_secs(10));
+    // Every interval: not zero, not longer than a day.
+    let intervals: [(Field, ConfigField); 4] = [
+        (|c| &mut c.group_membership_interval, F::GroupMembershipInterval),
+        (|c| &mut c.other_querier_present_interval, F::OtherQuerierPresentInterval),
+        (|c| &mut c.startup_query_interval, F::StartupQueryInterval),
+        (|c| &mut c.query_interval, F::QueryInterval),
+    ];
+    for (field, name) in intervals {
+        for (value, error) in [
+            (Duration::ZERO, ConfigError::Zero(name)),
+            (millis(999) / 1000, ConfigError::Zero(name)),
+            (secs(86_401), ConfigError::IntervalTooLong(name)),
+        ] {
+            let mut c = d;
+            *field(&mut c) = value;
+            assert_eq!(bad(c), Some(error), "{name} = {value:?}");
+        }
+        let mut c = d;
+        *field(&mut c) = secs(86_400);
+        assert_eq!(bad(c), None, "{name} of a day");
+    }
+    // The intervals sent as a Max Resp: 0.1 s to 25.5 s.
+    let max_resp: [(Field, ConfigField); 2] = [
+        (|c| &mut c.query_response_interval, F::QueryResponseInterval),
+        (|c| &mut c.last_member_query_interval, F::LastMemberQueryInterval),
+    ];
+    for (field, name) in max_resp {
+        for (value, error) in [
+            (Duration::ZERO, Some(ConfigError::Zero(name))),
+            (millis(99), Some(ConfigError::Zero(name))),
+            (millis(100), None),
+            (millis(25_500), None),
+            (secs(26), Some(ConfigError::IntervalTooLong(name))),
+        ] {
+            let mut c = d;
+            *field(&mut c) = value;
+            assert_eq!(bad(c), error, "{name} = {value:?}");
+        }
+    }
+    // RFC 2236 §8.3: the Query Response Interval below the Query Interval.
+    let short = QuerierConfig::new(2, secs(10), secs(10));
     assert_eq!(bad(short), Some(ConfigError::ResponseIntervalTooLong));
     assert_eq!(bad(QuerierConfig { version: Version::V3, ..d }), Some(ConfigError::UnsupportedVersion));
-    assert_eq!(bad(QuerierConfig { robustness: 0, ..d }), Some(ConfigError::Zero));
+    assert_eq!(ConfigError::Zero(F::LastMemberQueryCount).to_string(), "last_member_query_count: must not be zero");
     // RFC 2236 §8 defaults.
-    assert_eq!(d.group_membership_interval, Duration::from_secs(260));
-    assert_eq!(d.other_querier_present_interval, Duration::from_secs(255));
-    assert_eq!(d.startup_query_interval, Duration::from_millis(31_250));
+    assert_eq!(d.group_membership_interval, secs(260));
+    assert_eq!(d.other_querier_present_interval, secs(255));
+    assert_eq!(d.startup_query_interval, millis(31_250));
     assert_eq!((d.startup_query_count, d.last_member_query_count), (2, 2));
+    assert!(d.ignore_off_subnet && !d.require_ttl_1);
 }
 
 #[test]
@@ -324,4 +378,145 @@ fn last_member_queries_go_on_after_losing_the_election() {
     let (tx, ev) = run(&mut q, 3_000, 100_000);
     assert!(tx.is_empty(), "{tx:?}");
     assert_eq!(ev.last(), Some(&(4_000, QuerierEvent::GroupAbsent(group))));
+}
+
+#[test]
+fn messages_with_a_ttl_other_than_1_are_accepted_by_default() {
+    // A Linux bridge acts on IGMP whatever its TTL; so does our querier unless told otherwise.
+    let mut q = querier();
+    run(&mut q, 0, 0);
+    let group = g("239.1.2.3");
+    let ttl2 = |src, dst| IpMeta { ttl: 2, ..meta(src, dst) };
+    q.receive_message(ms(1_000), &ttl2(HOST, group.to_ipv4()), &Message::V2Report { group });
+    assert!(q.is_present(group));
+    q.receive_message(ms(2_000), &ttl2(HOST, ALL_ROUTERS), &Message::Leave { group });
+    assert_eq!(q.stats().leaves, 1);
+    q.receive_message(ms(2_000), &ttl2(LOWER, ALL_SYSTEMS), &Message::V2Query { max_resp: 100, group: None });
+    assert!(!q.is_querier());
+    assert_eq!((q.stats().bad_ttl, q.stats().bad_ttl_accepted), (0, 3));
+}
+
+#[test]
+fn regaining_the_role_sends_a_general_query_then_one_every_query_interval() {
+    // RFC 2236 §7: Other Querier Present timer expired: send a general query, start the
+    // General Query timer (the Query Interval). A router that lost the election during
+    // its startup queries does not go back to them.
+    let config = QuerierConfig { startup_query_count: 4, ..QuerierConfig::default() };
+    let mut q: Querier<16> = Querier::new(config, ME, 24, ms(0)).unwrap();
+    let (tx, _) = run(&mut q, 0, 0);
+    assert_eq!(tx.len(), 1, "the first of four startup queries");
+    q.receive_message(ms(1_000), &meta(LOWER, ALL_SYSTEMS), &Message::V2Query { max_resp: 100, group: None });
+    let (tx, ev) = run(&mut q, 1_000, 600_000);
+    assert_eq!(ev.last(), Some(&(256_000, QuerierEvent::BecameQuerier)));
+    let times: Vec<u64> = tx.iter().map(|(t, _)| *t).collect();
+    assert_eq!(times, [256_000, 381_000, 506_000]);
+}
+
+#[test]
+fn off_subnet_queries_are_ignored_when_off_subnet_sources_are() {
+    // 9.9.9.9 is lower than us but not on 10.0.0.0/24: with `ignore_off_subnet` (the
+    // default) its query neither wins the election nor lowers a group's timer.
+    let stranger = Ipv4Addr::new(9, 9, 9, 9);
+    let mut q = querier();
+    run(&mut q, 0, 0);
+    report(&mut q, 1_000, "239.1.2.3");
+    q.receive_message(ms(2_000), &meta(stranger, ALL_SYSTEMS), &Message::V2Query { max_resp: 100, group: None });
+    assert!(q.is_querier());
+    assert_eq!((q.stats().off_subnet, q.stats().queries_heard), (1, 0));
+    // Without the filter it is heard, and wins.
+    let config = QuerierConfig { ignore_off_subnet: false, ..QuerierConfig::default() };
+    let mut q: Querier<16> = Querier::new(config, ME, 24, ms(0)).unwrap();
+    run(&mut q, 0, 0);
+    q.receive_message(ms(2_000), &meta(stranger, ALL_SYSTEMS), &Message::V2Query { max_resp: 100, group: None });
+    assert!(!q.is_querier());
+}
+
+#[test]
+fn multicast_and_broadcast_sources_never_win_the_election() {
+    // A router numbered in 240.0.0.0/4 is above every multicast address: a query with a
+    // multicast source is still no router's. Nor is the limited broadcast, nor the
+    // subnet's directed broadcast.
+    let me = Ipv4Addr::new(250, 0, 0, 5);
+    let gq = Message::V2Query { max_resp: 100, group: None };
+    for src in [Ipv4Addr::new(224, 0, 0, 2), Ipv4Addr::new(239, 1, 2, 3), Ipv4Addr::new(224, 0, 0, 0)] {
+        let config = QuerierConfig { ignore_off_subnet: false, ..QuerierConfig::default() };
+        let mut q: Querier<16> = Querier::new(config, me, 24, ms(0)).unwrap();
+        run(&mut q, 0, 0);
+        q.receive_message(ms(1_000), &meta(src, ALL_SYSTEMS), &gq);
+        assert!(q.is_querier(), "{src} won");
+    }
+    for (me, prefix, src) in [
+        (Ipv4Addr::new(10, 0, 0, 5), 24, Ipv4Addr::BROADCAST),
+        (Ipv4Addr::new(10, 0, 0, 5), 24, Ipv4Addr::new(10, 0, 0, 255)),
+    ] {
+        let mut q: Querier<16> = Querier::new(QuerierConfig::default(), me, prefix, ms(0)).unwrap();
+        run(&mut q, 0, 0);
+        q.receive_message(ms(1_000), &meta(src, ALL_SYSTEMS), &gq);
+        assert!(q.is_querier(), "{src} won");
+    }
+}
+
+#[test]
+fn a_v1_host_present_timer_lasts_the_group_membership_interval() {
+    // RFC 2236 §5: an IGMPv1 report starts the group's v1-host-present timer at the
+    // Group Membership Interval (260 s); Leaves are ignored while it runs. A later IGMPv2
+    // report keeps the group present but does not extend the v1 timer.
+    let mut q = querier();
+    run(&mut q, 0, 0);
+    let group = g("239.1.2.3");
+    q.receive_message(ms(1_000), &meta(HOST, group.to_ipv4()), &Message::V1Report { group });
+    run(&mut q, 1_000, 200_000);
+    report(&mut q, 200_000, "239.1.2.3");
+    run(&mut q, 200_000, 260_999);
+    q.receive_message(ms(260_999), &meta(HOST, ALL_ROUTERS), &Message::Leave { group });
+    assert!(q.groups().next().unwrap().v1_hosts);
+    assert_eq!((q.stats().leaves, q.stats().ignored), (0, 1));
+    run(&mut q, 260_999, 261_000);
+    assert!(!q.groups().next().unwrap().v1_hosts);
+    q.receive_message(ms(261_000), &meta(HOST, ALL_ROUTERS), &Message::Leave { group });
+    assert_eq!(q.stats().leaves, 1);
+    assert_eq!(q.poll_transmit(ms(261_000)).map(|t| t.destination), Some(group));
+}
+
+#[test]
+fn igmpv3_reports_are_ignored() {
+    // RFC 3376 §7.3.2 seen from IGMPv2: an IGMPv2 router does not understand IGMPv3
+    // reports, so a group only an IGMPv3 report names does not become present.
+    let mut q = querier();
+    run(&mut q, 0, 0);
+    let group = g("239.1.2.3");
+    let records =
+        [GroupRecord { record_type: RecordType::ChangeToExclude, group, sources: AddrList::EMPTY, aux_data: &[] }];
+    let v3 = Message::V3Report { records: GroupRecords::new(&records) };
+    q.receive_message(ms(1_000), &meta(HOST, Ipv4Addr::new(224, 0, 0, 22)), &v3);
+    assert!(!q.is_present(group));
+    assert_eq!(q.poll_event(ms(1_000)), None);
+    assert_eq!((q.stats().ignored, q.stats().reports), (1, 0));
+}
+
+#[test]
+fn going_back_in_time_every_timer_keeps_the_time_it_had_left() {
+    // At 100 s: a group reported (260 s to live), another by an IGMPv1 host (260 s of
+    // v1 hosts), and a lower router's query (255 s until we take over). The clock then
+    // steps back 90 s, to 10 s: each timer ends 90 s earlier on the new clock.
+    let (g3, g4) = (g("239.1.2.3"), g("239.1.2.4"));
+    let mut q = querier();
+    run(&mut q, 0, 0);
+    report(&mut q, 100_000, "239.1.2.3");
+    q.receive_message(ms(100_000), &meta(HOST, g4.to_ipv4()), &Message::V1Report { group: g4 });
+    q.receive_message(ms(100_000), &meta(LOWER, ALL_SYSTEMS), &Message::V2Query { max_resp: 100, group: None });
+    run(&mut q, 100_000, 100_000);
+    let (tx, ev) = run(&mut q, 10_000, 20_000);
+    assert!(tx.is_empty() && ev.is_empty(), "{tx:?} {ev:?}");
+    // An IGMPv2 report keeps the second group present past its v1 hosts.
+    report(&mut q, 20_000, "239.1.2.4");
+    let (tx, ev) = run(&mut q, 20_000, 269_999);
+    assert_eq!(ev, [(265_000, QuerierEvent::BecameQuerier)]);
+    assert_eq!(tx.first().map(|(t, _)| *t), Some(265_000));
+    q.receive_message(ms(269_999), &meta(HOST, ALL_ROUTERS), &Message::Leave { group: g4 });
+    assert_eq!(q.stats().leaves, 0, "IGMPv1 hosts until 270 s");
+    let (_, ev) = run(&mut q, 269_999, 270_000);
+    assert_eq!(ev, [(270_000, QuerierEvent::GroupAbsent(g3))]);
+    q.receive_message(ms(270_000), &meta(HOST, ALL_ROUTERS), &Message::Leave { group: g4 });
+    assert_eq!(q.stats().leaves, 1);
 }

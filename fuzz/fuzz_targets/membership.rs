@@ -32,8 +32,9 @@
 //! - the querier sends general queries only while it is the querier (a router that
 //!   lost the election finishes the group-specific queries of a Leave, RFC 2236 §3),
 //!   from its address, to `Message::destination`; presence events alternate Present/Absent per group
-//!   starting with Present, role events alternate starting with BecameQuerier, and
-//!   `is_present` agrees with the last event;
+//!   starting with Present, role events alternate starting with BecameQuerier, only a
+//!   lower unicast address wins the election (on the subnet when off-subnet sources are
+//!   ignored), and `is_present` agrees with the last event;
 //! - once drained, `poll_at` is strictly later than `now` (the host's may be `None`,
 //!   and is `None` at the end of time, where everything due was sent; the querier's
 //!   may be `None` there too).
@@ -48,7 +49,8 @@ use core::time::Duration;
 use libfuzzer_sys::fuzz_target;
 use mcast::GroupAddr;
 use mcast::membership::{
-    Host, HostConfig, Instant, IpMeta, MembershipError, Querier, QuerierConfig, QuerierEvent, Transmit,
+    ConfigError, ConfigField, Host, HostConfig, Instant, IpMeta, MembershipError, Querier, QuerierConfig,
+    QuerierEvent, Transmit,
 };
 use mcast::wire::checksum;
 use mcast::wire::igmp::{AddrList, GroupRecord, GroupRecords, Message, RecordType, V3Query, Version, field};
@@ -154,6 +156,7 @@ impl Lan {
             v1_router_present_timeout: Duration::from_secs(1 + u64::from(input.u8())),
             require_router_alert: flags & 1 != 0,
             ignore_off_subnet_queries: flags & 2 != 0,
+            require_ttl_1: flags & 64 != 0,
         };
         let host_config = if flags & 4 != 0 { host_config } else { HostConfig::default() };
         let mut querier_config = QuerierConfig::default();
@@ -170,10 +173,19 @@ impl Lan {
             querier_config.version = Version::V1;
         }
         querier_config.ignore_off_subnet = flags & 32 == 0;
+        querier_config.require_ttl_1 = flags & 128 != 0;
         // Invalid host configurations (a zero interval with repeats) are refused.
         let report_count = host_config.unsolicited_report_count;
         let host = Host::new(host_config, u64::from(input.u32())).ok()?;
-        let querier = Querier::new(querier_config, ROUTER, PREFIX, Instant::ZERO).expect("valid querier configuration");
+        // So is a Last Member Query Count of 0, the only invalid value made above.
+        let querier = match Querier::new(querier_config, ROUTER, PREFIX, Instant::ZERO) {
+            Ok(querier) => querier,
+            Err(e) => {
+                assert_eq!(querier_config.last_member_query_count, 0, "valid configuration refused: {e}");
+                assert_eq!(e, ConfigError::Zero(ConfigField::LastMemberQueryCount));
+                return None;
+            }
+        };
         Some(Lan { now: 0, host, report_count, querier, present: BTreeMap::new(), announced_querier: None })
     }
 
@@ -362,6 +374,9 @@ impl Lan {
                 QuerierEvent::BecameNonQuerier { querier } => {
                     assert_eq!(self.announced_querier, Some(true), "BecameNonQuerier first or twice");
                     assert!(!querier.is_unspecified() && u32::from(querier) < u32::from(ROUTER), "{querier}");
+                    // With off-subnet sources ignored, only a router on 10.0.0.0/24 wins.
+                    let on_subnet = querier.octets()[..3] == ROUTER.octets()[..3];
+                    assert!(on_subnet || !self.querier.config().ignore_off_subnet, "{querier} off the subnet won");
                     self.announced_querier = Some(false);
                 }
             }

@@ -10,7 +10,7 @@
 //! - **Received IGMP** (every IPv4 frame whose protocol field is 2) goes to the
 //!   [`Host`], parsed with [`Frame::parse`]; smoltcp never sees it. Frames that do not
 //!   parse are counted in [`DeviceStats::rx_malformed`]; the Host counts the ones that
-//!   parse but break its rules (TTL, destination) in [`HostStats`].
+//!   parse but break its rules (destination; TTL when it requires 1) in [`HostStats`].
 //! - **Received IPv4 multicast** whose destination MAC the [`FilterSet`] does not
 //!   accept (the other MACs of a hash bin, or everything while the NIC passes all
 //!   multicast) is dropped and counted in [`DeviceStats::rx_filtered`]. Everything else

@@ -11,7 +11,7 @@ use core::time::Duration;
 use heapless::Vec;
 
 use super::time::duration_millis;
-use super::{ConfigError, Instant, IpMeta, MembershipError, Rng, Transmit, in_subnet, joinable};
+use super::{ConfigError, ConfigField, Instant, IpMeta, MembershipError, Rng, Transmit, in_subnet, joinable};
 use crate::addr::GroupAddr;
 use crate::wire::Error as WireError;
 use crate::wire::igmp::{Message, Version};
@@ -28,7 +28,8 @@ pub struct HostConfig {
     /// unsolicited reports. Default 10 s; at most one hour.
     pub unsolicited_report_interval: Duration,
     /// [Version 1 Router Present Timeout]: how long after an IGMPv1 query the host keeps
-    /// speaking IGMPv1. Default 400 s.
+    /// speaking IGMPv1. Default 400 s; not zero (RFC 2236 §4 requires IGMPv1 under an
+    /// IGMPv1 router).
     pub v1_router_present_timeout: Duration,
     /// Ignore IGMPv2 and IGMPv3 queries without the Router Alert option (RFC 3376 §9.1
     /// recommends it for IGMPv3 hosts). IGMPv1 queries never carry it and are not
@@ -37,6 +38,11 @@ pub struct HostConfig {
     /// Ignore queries whose source is neither 0.0.0.0 nor in the interface's subnet.
     /// Default off, like Linux.
     pub ignore_off_subnet_queries: bool,
+    /// Ignore messages whose IP TTL is not 1, counting them in [`HostStats::bad_ttl`].
+    /// RFC 2236 §2 sends every IGMP message with TTL 1; it does not ask receivers to check.
+    /// Default off, like Linux, whose host acts on IGMP whatever its TTL; messages let
+    /// in with another TTL are counted in [`HostStats::bad_ttl_accepted`].
+    pub require_ttl_1: bool,
 }
 
 impl Default for HostConfig {
@@ -47,6 +53,7 @@ impl Default for HostConfig {
             v1_router_present_timeout: Duration::from_secs(400),
             require_router_alert: false,
             ignore_off_subnet_queries: false,
+            require_ttl_1: false,
         }
     }
 }
@@ -65,8 +72,11 @@ pub struct HostStats {
     pub reports_sent: u32,
     /// Leaves we sent.
     pub leaves_sent: u32,
-    /// Messages ignored because their TTL was not 1.
+    /// Messages ignored because their TTL was not 1 ([`HostConfig::require_ttl_1`]).
     pub bad_ttl: u32,
+    /// Messages with a TTL other than 1 let in because [`HostConfig::require_ttl_1`] is
+    /// off (the other checks may still ignore them).
+    pub bad_ttl_accepted: u32,
     /// Messages ignored because their checksum did not verify.
     pub bad_checksum: u32,
     /// Messages ignored because they did not parse (wrong lengths, non-multicast groups…).
@@ -223,10 +233,14 @@ impl<const N: usize> Host<N> {
         const { assert!(N <= u16::MAX as usize, "a Host holds at most 65535 groups") };
         let interval = duration_millis(config.unsolicited_report_interval);
         if interval > MAX_DELAY_MS {
-            return Err(ConfigError::IntervalTooLong);
+            return Err(ConfigError::IntervalTooLong(ConfigField::UnsolicitedReportInterval));
         }
+        // Repeats need an interval to spread over; a single report does not.
         if interval == 0 && config.unsolicited_report_count > 1 {
-            return Err(ConfigError::Zero);
+            return Err(ConfigError::Zero(ConfigField::UnsolicitedReportInterval));
+        }
+        if duration_millis(config.v1_router_present_timeout) == 0 {
+            return Err(ConfigError::Zero(ConfigField::V1RouterPresentTimeout));
         }
         Ok(Host {
             config,
@@ -403,8 +417,11 @@ impl<const N: usize> Host<N> {
         self.observe(now);
         let stats = &mut self.stats;
         if meta.ttl != 1 {
-            stats.bad_ttl = stats.bad_ttl.wrapping_add(1);
-            return;
+            if self.config.require_ttl_1 {
+                stats.bad_ttl = stats.bad_ttl.wrapping_add(1);
+                return;
+            }
+            stats.bad_ttl_accepted = stats.bad_ttl_accepted.wrapping_add(1);
         }
         match *msg {
             Message::V1Report { group } | Message::V2Report { group } => {
@@ -628,12 +645,15 @@ impl<const N: usize> Host<N> {
     }
 
     /// Takes note of `now`. If time went backwards, timers keep the time they had left
-    /// (the epoch moves back with the clock). Once offsets grow large, the epoch moves
-    /// up to `now`, keeping overdue deadlines overdue.
+    /// (the epoch and the IGMPv1 router's deadline move back with the clock). Once
+    /// offsets grow large, the epoch moves up to `now`, keeping overdue deadlines overdue.
     fn observe(&mut self, now: Instant) {
         let back = self.last_now.millis_since(now);
         self.last_now = now;
         if back > 0 {
+            // A deadline already past stays past; one to come keeps the time it had left.
+            self.v1_router_until =
+                self.v1_router_until.map(|t| Instant::from_millis(t.total_millis().saturating_sub(back)));
             let epoch = self.epoch.total_millis();
             if epoch >= back {
                 self.epoch = Instant::from_millis(epoch - back);

@@ -119,25 +119,81 @@ impl core::error::Error for MembershipError {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum ConfigError {
-    /// An interval is longer than the implementation supports (one hour for host timers,
-    /// 25.5 s for Max Resp fields, one day for router timers).
-    IntervalTooLong,
-    /// An interval or count that must not be zero is zero.
-    Zero,
+    /// The field's interval is longer than the implementation supports: one hour for
+    /// the Unsolicited Report Interval, 25.5 s for the intervals sent as a Max Resp
+    /// (Query Response, Last Member Query), one day for the other router timers.
+    IntervalTooLong(ConfigField),
+    /// The field is zero, which RFC 2236 gives no meaning: a count of zero, an interval
+    /// of zero, or an interval sent as a Max Resp that is under 0.1 s (it would encode
+    /// as 0).
+    Zero(ConfigField),
     /// The Query Response Interval is not shorter than the Query Interval (RFC 2236 §8.3).
     ResponseIntervalTooLong,
     /// A querier can speak IGMPv1 or IGMPv2 only.
     UnsupportedVersion,
 }
 
+/// A field of [`HostConfig`] or [`QuerierConfig`], as [`ConfigError`] names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ConfigField {
+    /// [`HostConfig::unsolicited_report_interval`].
+    UnsolicitedReportInterval,
+    /// [`HostConfig::v1_router_present_timeout`].
+    V1RouterPresentTimeout,
+    /// [`QuerierConfig::robustness`].
+    Robustness,
+    /// [`QuerierConfig::query_interval`].
+    QueryInterval,
+    /// [`QuerierConfig::query_response_interval`].
+    QueryResponseInterval,
+    /// [`QuerierConfig::group_membership_interval`].
+    GroupMembershipInterval,
+    /// [`QuerierConfig::other_querier_present_interval`].
+    OtherQuerierPresentInterval,
+    /// [`QuerierConfig::startup_query_interval`].
+    StartupQueryInterval,
+    /// [`QuerierConfig::startup_query_count`].
+    StartupQueryCount,
+    /// [`QuerierConfig::last_member_query_interval`].
+    LastMemberQueryInterval,
+    /// [`QuerierConfig::last_member_query_count`].
+    LastMemberQueryCount,
+}
+
+impl ConfigField {
+    /// The field's name in its configuration struct.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ConfigField::UnsolicitedReportInterval => "unsolicited_report_interval",
+            ConfigField::V1RouterPresentTimeout => "v1_router_present_timeout",
+            ConfigField::Robustness => "robustness",
+            ConfigField::QueryInterval => "query_interval",
+            ConfigField::QueryResponseInterval => "query_response_interval",
+            ConfigField::GroupMembershipInterval => "group_membership_interval",
+            ConfigField::OtherQuerierPresentInterval => "other_querier_present_interval",
+            ConfigField::StartupQueryInterval => "startup_query_interval",
+            ConfigField::StartupQueryCount => "startup_query_count",
+            ConfigField::LastMemberQueryInterval => "last_member_query_interval",
+            ConfigField::LastMemberQueryCount => "last_member_query_count",
+        }
+    }
+}
+
+impl fmt::Display for ConfigField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ConfigError::IntervalTooLong => "interval too long",
-            ConfigError::Zero => "interval or count is zero",
-            ConfigError::ResponseIntervalTooLong => "query response interval not below query interval",
-            ConfigError::UnsupportedVersion => "querier version must be 1 or 2",
-        })
+        match self {
+            ConfigError::IntervalTooLong(field) => write!(f, "{field}: interval too long"),
+            ConfigError::Zero(field) => write!(f, "{field}: must not be zero"),
+            ConfigError::ResponseIntervalTooLong => f.write_str("query response interval not below query interval"),
+            ConfigError::UnsupportedVersion => f.write_str("querier version must be 1 or 2"),
+        }
     }
 }
 

@@ -12,43 +12,53 @@ use core::time::Duration;
 use heapless::Vec;
 
 use super::time::duration_millis;
-use super::{ConfigError, Instant, IpMeta, Transmit, in_subnet};
+use super::{ConfigError, ConfigField, Instant, IpMeta, Transmit, in_subnet};
 use crate::addr::{GroupAddr, Scope};
 use crate::wire::Error as WireError;
 use crate::wire::igmp::{Message, Version};
 
 /// Querier configuration. [`QuerierConfig::default`] gives the RFC 2236 §8 defaults;
 /// [`QuerierConfig::new`] derives the dependent intervals from the three basic ones as
-/// §8 does. Every field may be set on its own afterwards.
+/// §8 does. Every field may be set on its own afterwards; [`Querier::new`] refuses a
+/// value RFC 2236 gives no meaning (a zero count or interval) or one out of range, and
+/// names the field ([`ConfigError`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct QuerierConfig {
     /// IGMP version of the queries: [`Version::V2`], or [`Version::V1`] on networks with
     /// IGMPv1 routers (RFC 2236 §4), where Leaves are ignored.
     pub version: Version,
-    /// [Robustness Variable]. Default 2.
+    /// [Robustness Variable]. Default 2; not 0 (RFC 2236 §8.1).
     pub robustness: u8,
-    /// [Query Interval] between general queries. Default 125 s.
+    /// [Query Interval] between general queries. Default 125 s; at most one day.
     pub query_interval: Duration,
-    /// [Query Response Interval], the Max Resp of general queries. Default 10 s; at most
-    /// 25.5 s, and below the Query Interval.
+    /// [Query Response Interval], the Max Resp of general queries. Default 10 s; from
+    /// 0.1 s to 25.5 s, and below the Query Interval.
     pub query_response_interval: Duration,
-    /// [Group Membership Interval]. Default RV × QI + QRI = 260 s.
+    /// [Group Membership Interval]. Default RV × QI + QRI = 260 s; at most one day.
     pub group_membership_interval: Duration,
-    /// [Other Querier Present Interval]. Default RV × QI + QRI / 2 = 255 s.
+    /// [Other Querier Present Interval]. Default RV × QI + QRI / 2 = 255 s; at most one
+    /// day.
     pub other_querier_present_interval: Duration,
-    /// [Startup Query Interval]. Default QI / 4.
+    /// [Startup Query Interval]. Default QI / 4; at most one day.
     pub startup_query_interval: Duration,
-    /// [Startup Query Count]. Default RV.
+    /// [Startup Query Count], the general queries sent on startup, the first at once.
+    /// Default RV; not 0.
     pub startup_query_count: u8,
     /// [Last Member Query Interval], the Max Resp of group-specific queries and their
-    /// spacing. Default 1 s; at most 25.5 s.
+    /// spacing. Default 1 s; from 0.1 s to 25.5 s.
     pub last_member_query_interval: Duration,
-    /// [Last Member Query Count]. Default RV.
+    /// [Last Member Query Count], the group-specific queries sent after a Leave. Default
+    /// RV; not 0.
     pub last_member_query_count: u8,
-    /// Ignore Reports and Leaves whose source is neither 0.0.0.0 nor on the subnet
-    /// (RFC 2236 §9). Default on.
+    /// Ignore Reports, Leaves and queries whose source is neither 0.0.0.0 nor on the
+    /// subnet (RFC 2236 §10: otherwise one query from anywhere, from a lower address,
+    /// silences this querier). Default on.
     pub ignore_off_subnet: bool,
+    /// Ignore messages whose IP TTL is not 1, counting them in [`QuerierStats::bad_ttl`].
+    /// Default off, like a Linux bridge, which acts on IGMP whatever its TTL; messages
+    /// let in with another TTL are counted in [`QuerierStats::bad_ttl_accepted`].
+    pub require_ttl_1: bool,
 }
 
 impl QuerierConfig {
@@ -70,6 +80,7 @@ impl QuerierConfig {
             last_member_query_interval: Duration::from_secs(1),
             last_member_query_count: robustness,
             ignore_off_subnet: true,
+            require_ttl_1: false,
         }
     }
 }
@@ -116,7 +127,7 @@ pub struct QuerierStats {
     pub general_queries_sent: u32,
     /// Group-specific queries sent.
     pub group_queries_sent: u32,
-    /// Queries heard from other routers.
+    /// Queries heard from other routers (off-subnet ones ignored are not counted here).
     pub queries_heard: u32,
     /// Queries heard of another IGMP version than ours: IGMPv2 or IGMPv3 queries in
     /// IGMPv1 mode, IGMPv1 queries in IGMPv2 mode. RFC 2236 §4 asks routers to warn
@@ -126,8 +137,11 @@ pub struct QuerierStats {
     pub reports: u32,
     /// Leaves acted on.
     pub leaves: u32,
-    /// Messages ignored because their TTL was not 1.
+    /// Messages ignored because their TTL was not 1 ([`QuerierConfig::require_ttl_1`]).
     pub bad_ttl: u32,
+    /// Messages with a TTL other than 1 let in because [`QuerierConfig::require_ttl_1`]
+    /// is off (the other checks may still ignore them).
+    pub bad_ttl_accepted: u32,
     /// Messages ignored because their checksum did not verify.
     pub bad_checksum: u32,
     /// Messages ignored because they did not parse.
@@ -137,7 +151,7 @@ pub struct QuerierStats {
     pub ignored: u32,
     /// Reports and Leaves ignored because of their IP destination.
     pub wrong_destination: u32,
-    /// Reports and Leaves ignored because their source is off the subnet.
+    /// Reports, Leaves and queries ignored because their source is off the subnet.
     pub off_subnet: u32,
     /// Reports for Local Network Control groups (224.0.0.0/24), which are never
     /// forwarded and so not tracked.
@@ -187,12 +201,13 @@ struct Timers {
 /// An IGMPv2 querier for one network, tracking up to `N` groups.
 ///
 /// Starts as the querier and sends [Startup Query Count] general queries, then one
-/// every Query Interval; yields to any router with a lower address heard querying, and
-/// takes over again after the Other Querier Present Interval. Reports make a group
-/// present for the Group Membership Interval; a Leave (while querier, with no IGMPv1
-/// host present) triggers Last Member Query Count group-specific queries, after which
-/// an unanswered group is absent. Presence changes come out of
-/// [`poll_event`](Querier::poll_event).
+/// every Query Interval; yields to any router with a lower unicast address heard
+/// querying (from the subnet, with `ignore_off_subnet`), and takes over again after the
+/// Other Querier Present Interval, with a general query at once and the next one a
+/// Query Interval later. Reports make a group present for the Group Membership
+/// Interval; a Leave (while querier, with no IGMPv1 host present) triggers Last Member
+/// Query Count group-specific queries, after which an unanswered group is absent.
+/// Presence changes come out of [`poll_event`](Querier::poll_event).
 #[derive(Debug, Clone)]
 pub struct Querier<const N: usize> {
     config: QuerierConfig,
@@ -215,36 +230,64 @@ pub struct Querier<const N: usize> {
 /// Longest router timer: one day.
 const MAX_ROUTER_MS: u64 = 86_400_000;
 
-fn tenths(ms: u64) -> Result<u8, ConfigError> {
-    u8::try_from(ms / 100).map_err(|_| ConfigError::IntervalTooLong)
+/// An interval in milliseconds: neither zero nor longer than a day.
+fn interval(d: Duration, field: ConfigField) -> Result<u64, ConfigError> {
+    match duration_millis(d) {
+        0 => Err(ConfigError::Zero(field)),
+        ms if ms > MAX_ROUTER_MS => Err(ConfigError::IntervalTooLong(field)),
+        ms => Ok(ms),
+    }
+}
+
+/// An interval sent as a Max Resp: milliseconds and tenths, from 0.1 s to 25.5 s.
+fn max_resp(d: Duration, field: ConfigField) -> Result<(u64, u8), ConfigError> {
+    let ms = duration_millis(d);
+    match u8::try_from(ms / 100) {
+        Ok(0) => Err(ConfigError::Zero(field)),
+        Ok(tenths) => Ok((ms, tenths)),
+        Err(_) => Err(ConfigError::IntervalTooLong(field)),
+    }
+}
+
+/// A count: not zero.
+fn count(n: u8, field: ConfigField) -> Result<(), ConfigError> {
+    if n == 0 { Err(ConfigError::Zero(field)) } else { Ok(()) }
+}
+
+impl Timers {
+    /// Checks every field of `config` (RFC 2236 §8) and converts its intervals.
+    fn new(config: &QuerierConfig) -> Result<Timers, ConfigError> {
+        use ConfigField as F;
+        if config.version == Version::V3 {
+            return Err(ConfigError::UnsupportedVersion);
+        }
+        count(config.robustness, F::Robustness)?;
+        count(config.startup_query_count, F::StartupQueryCount)?;
+        count(config.last_member_query_count, F::LastMemberQueryCount)?;
+        let query_interval = interval(config.query_interval, F::QueryInterval)?;
+        let (response_ms, response_tenths) = max_resp(config.query_response_interval, F::QueryResponseInterval)?;
+        let (lmqi, lmqi_tenths) = max_resp(config.last_member_query_interval, F::LastMemberQueryInterval)?;
+        let timers = Timers {
+            query_interval,
+            response_tenths,
+            gmi: interval(config.group_membership_interval, F::GroupMembershipInterval)?,
+            oqpi: interval(config.other_querier_present_interval, F::OtherQuerierPresentInterval)?,
+            startup_interval: interval(config.startup_query_interval, F::StartupQueryInterval)?,
+            lmqi,
+            lmqi_tenths,
+        };
+        // RFC 2236 §8.3: the Query Response Interval must be less than the Query Interval.
+        if response_ms >= query_interval {
+            return Err(ConfigError::ResponseIntervalTooLong);
+        }
+        Ok(timers)
+    }
 }
 
 impl<const N: usize> Querier<N> {
     /// A querier on the interface with `address`/`prefix`, starting at `now`.
     pub fn new(config: QuerierConfig, address: Ipv4Addr, prefix: u8, now: Instant) -> Result<Querier<N>, ConfigError> {
-        if config.version == Version::V3 {
-            return Err(ConfigError::UnsupportedVersion);
-        }
-        let ms = duration_millis;
-        let timers = Timers {
-            query_interval: ms(config.query_interval),
-            response_tenths: tenths(ms(config.query_response_interval))?,
-            gmi: ms(config.group_membership_interval),
-            oqpi: ms(config.other_querier_present_interval),
-            startup_interval: ms(config.startup_query_interval),
-            lmqi: ms(config.last_member_query_interval),
-            lmqi_tenths: tenths(ms(config.last_member_query_interval))?,
-        };
-        let all = [timers.query_interval, timers.gmi, timers.oqpi, timers.startup_interval, timers.lmqi];
-        if all.iter().any(|&t| t > MAX_ROUTER_MS) {
-            return Err(ConfigError::IntervalTooLong);
-        }
-        if all.contains(&0) || timers.response_tenths == 0 || timers.lmqi_tenths == 0 || config.robustness == 0 {
-            return Err(ConfigError::Zero);
-        }
-        if ms(config.query_response_interval) >= timers.query_interval {
-            return Err(ConfigError::ResponseIntervalTooLong);
-        }
+        let timers = Timers::new(&config)?;
         Ok(Querier {
             config,
             timers,
@@ -255,7 +298,7 @@ impl<const N: usize> Querier<N> {
             other_querier: Ipv4Addr::UNSPECIFIED,
             other_querier_until: now,
             next_general_query: Some(now),
-            startup_left: config.startup_query_count.max(1),
+            startup_left: config.startup_query_count,
             last_now: now,
             entries: Vec::new(),
             stats: QuerierStats::default(),
@@ -312,8 +355,11 @@ impl<const N: usize> Querier<N> {
     pub fn receive_message(&mut self, now: Instant, meta: &IpMeta, msg: &Message<'_>) {
         self.advance(now);
         if meta.ttl != 1 {
-            self.stats.bad_ttl = self.stats.bad_ttl.wrapping_add(1);
-            return;
+            if self.config.require_ttl_1 {
+                self.stats.bad_ttl = self.stats.bad_ttl.wrapping_add(1);
+                return;
+            }
+            self.stats.bad_ttl_accepted = self.stats.bad_ttl_accepted.wrapping_add(1);
         }
         match *msg {
             Message::V1Query | Message::V2Query { .. } | Message::V3Query(_) => self.heard_query(now, meta, msg),
@@ -430,8 +476,11 @@ impl<const N: usize> Querier<N> {
             }
         }
         if !self.querier && self.other_querier_until <= now {
-            // RFC 2236 §7: Other Querier Present timer expired -> Querier, query now.
+            // RFC 2236 §7: Other Querier Present timer expired -> Querier: send a general
+            // query now and start the General Query timer. Startup queries left over from
+            // before losing the election are not sent.
             self.querier = true;
+            self.startup_left = 0;
             self.next_general_query = Some(now);
         }
         self.entries.retain_mut(|e| {
@@ -452,8 +501,13 @@ impl<const N: usize> Querier<N> {
             self.stats.wrong_destination = self.stats.wrong_destination.wrapping_add(1);
             return false;
         }
-        // RFC 2236 §9: ignore off-subnet sources. 0.0.0.0 is accepted, as RFC 3376
-        // §4.2.13 asks for hosts that have no address yet.
+        self.source_on_subnet(meta)
+    }
+
+    /// RFC 2236 §10: with `ignore_off_subnet`, off-subnet sources are ignored (and
+    /// counted). 0.0.0.0 is accepted: hosts without an address yet send from it (RFC 3376
+    /// §4.2.13), and so do snooping switches' queriers.
+    fn source_on_subnet(&mut self, meta: &IpMeta) -> bool {
         if self.config.ignore_off_subnet
             && !meta.src.is_unspecified()
             && !in_subnet(meta.src, self.address, self.prefix)
@@ -464,17 +518,30 @@ impl<const N: usize> Querier<N> {
         true
     }
 
+    /// Whether a query from `src` can make another router the querier: only from a
+    /// unicast address. Snooping switches query from 0.0.0.0 and take no part in the
+    /// election; multicast, the limited broadcast and our subnet's directed broadcast
+    /// are no router's address.
+    fn may_be_querier(&self, src: Ipv4Addr) -> bool {
+        let host_bits = match self.prefix {
+            // /31 and /32 have no broadcast address (RFC 3021).
+            31.. => 0,
+            p => u32::MAX >> p,
+        };
+        let directed = host_bits != 0 && u32::from(src) == u32::from(self.address) | host_bits;
+        !(src.is_unspecified() || src.is_multicast() || src.is_broadcast() || directed)
+    }
+
     fn heard_query(&mut self, now: Instant, meta: &IpMeta, msg: &Message<'_>) {
-        if meta.src == self.address {
+        if meta.src == self.address || !self.source_on_subnet(meta) {
             return;
         }
         self.stats.queries_heard = self.stats.queries_heard.wrapping_add(1);
         if (msg.version() == Version::V1) != (self.config.version == Version::V1) {
             self.stats.version_mismatch = self.stats.version_mismatch.wrapping_add(1);
         }
-        // RFC 2236 §3: a query from a lower address makes us Non-Querier. Queries from
-        // 0.0.0.0 come from snooping switches, which do not take part in the election.
-        if !meta.src.is_unspecified() && u32::from(meta.src) < u32::from(self.address) {
+        // RFC 2236 §3: a query from a lower address makes us Non-Querier.
+        if self.may_be_querier(meta.src) && u32::from(meta.src) < u32::from(self.address) {
             if self.querier || meta.src != self.other_querier {
                 self.other_querier = meta.src;
             }
@@ -546,7 +613,7 @@ impl<const N: usize> Querier<N> {
         self.stats.leaves = self.stats.leaves.wrapping_add(1);
         // RFC 2236 §3, §7: Checking Membership. LMQC queries, LMQI apart, and the group
         // expires after LMQI × LMQC unless a report arrives.
-        let count = self.config.last_member_query_count.max(1);
+        let count = self.config.last_member_query_count;
         e.queries_left = count;
         e.next_query = now;
         e.expires = now.add_millis(self.timers.lmqi * u64::from(count));
