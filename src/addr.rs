@@ -16,6 +16,7 @@ use core::str::FromStr;
 /// Why an address could not be made into a [`GroupAddr`] or [`MacAddr`], or has no groups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum AddrError {
     /// The IPv4 address is outside 224.0.0.0/4.
     NotMulticast,

@@ -12,11 +12,7 @@ use mcast::{GroupAddr, MacAddr};
 
 mod common;
 
-use common::golden_frames as golden;
-
-fn g(s: &str) -> GroupAddr {
-    s.parse().unwrap()
-}
+use common::{g, golden_frames as golden};
 
 const HOST_MAC: MacAddr = MacAddr([0x22, 0x44, 0x6f, 0x0d, 0x33, 0xe4]);
 const BRIDGE_MAC: MacAddr = MacAddr([0x86, 0x90, 0x1d, 0xbc, 0x8f, 0x73]);

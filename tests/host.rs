@@ -11,18 +11,13 @@ use mcast::membership::{
 use mcast::wire::checksum;
 use mcast::wire::igmp::{AddrList, Message, V3Query};
 
+mod common;
+use common::{g, meta, ms, with};
+
 const ME: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 7);
 const ROUTER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const OTHER_HOST: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 9);
 const ALL_SYSTEMS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 1);
-
-fn g(s: &str) -> GroupAddr {
-    s.parse().unwrap()
-}
-
-fn ms(t: u64) -> Instant {
-    Instant::from_millis(t)
-}
 
 fn host_with(config: HostConfig, seed: u64) -> Host<8> {
     let mut h = Host::new(config, seed).unwrap();
@@ -32,11 +27,6 @@ fn host_with(config: HostConfig, seed: u64) -> Host<8> {
 
 fn host() -> Host<8> {
     host_with(HostConfig::default(), 1)
-}
-
-/// Meta of a well-formed message from `src` to `dst`.
-fn meta(src: Ipv4Addr, dst: Ipv4Addr) -> IpMeta {
-    IpMeta { src, dst, ttl: 1, router_alert: true }
 }
 
 fn general_query(max_resp: u8) -> Message<'static> {
@@ -97,11 +87,10 @@ fn join_reports_at_once_and_repeats_once_within_the_unsolicited_interval() {
 #[test]
 fn unsolicited_report_count_and_interval_are_configurable() {
     for count in [0u8, 1, 3, 5] {
-        let config = HostConfig {
-            unsolicited_report_count: count,
-            unsolicited_report_interval: Duration::from_millis(500),
-            ..HostConfig::default()
-        };
+        let config = with(HostConfig::default(), |c| {
+            c.unsolicited_report_count = count;
+            c.unsolicited_report_interval = Duration::from_millis(500);
+        });
         let mut h = host_with(config, 3);
         h.join(ms(0), g("239.1.2.3")).unwrap();
         let sent = run(&mut h, 0, 100_000);
@@ -381,12 +370,11 @@ fn a_new_address_or_link_up_announces_every_group_again() {
 
 #[test]
 fn messages_that_break_the_rules_change_nothing_and_are_counted() {
-    let config = HostConfig {
-        require_router_alert: true,
-        ignore_off_subnet_queries: true,
-        require_ttl_1: true,
-        ..HostConfig::default()
-    };
+    let config = with(HostConfig::default(), |c| {
+        c.require_router_alert = true;
+        c.ignore_off_subnet_queries = true;
+        c.require_ttl_1 = true;
+    });
     let mut h = host_with(config, 1);
     h.join(ms(0), g("239.1.2.3")).unwrap();
     run(&mut h, 0, 60_000);
@@ -498,19 +486,19 @@ fn configuration_is_checked() {
     use ConfigField as F;
     let c = HostConfig::default();
     let check = |c: HostConfig| Host::<4>::new(c, 0).err();
-    let too_long = HostConfig { unsolicited_report_interval: Duration::from_secs(3_601), ..c };
+    let too_long = with(c, |c| c.unsolicited_report_interval = Duration::from_secs(3_601));
     assert_eq!(check(too_long), Some(ConfigError::IntervalTooLong(F::UnsolicitedReportInterval)));
-    assert_eq!(check(HostConfig { unsolicited_report_interval: Duration::from_secs(3_600), ..c }), None);
+    assert_eq!(check(with(c, |c| c.unsolicited_report_interval = Duration::from_secs(3_600))), None);
     // Repeats need an interval to be spread over; a single report does not.
-    let zero = HostConfig { unsolicited_report_interval: Duration::ZERO, ..c };
+    let zero = with(c, |c| c.unsolicited_report_interval = Duration::ZERO);
     assert_eq!(check(zero), Some(ConfigError::Zero(F::UnsolicitedReportInterval)));
-    assert_eq!(check(HostConfig { unsolicited_report_count: 1, ..zero }), None);
+    assert_eq!(check(with(zero, |c| c.unsolicited_report_count = 1)), None);
     // RFC 2236 §4: IGMPv1 for a while after an IGMPv1 query; a while of 0 would be never.
     for timeout in [Duration::ZERO, Duration::from_micros(999)] {
-        let v1 = HostConfig { v1_router_present_timeout: timeout, ..c };
+        let v1 = with(c, |c| c.v1_router_present_timeout = timeout);
         assert_eq!(check(v1), Some(ConfigError::Zero(F::V1RouterPresentTimeout)), "{timeout:?}");
     }
-    assert_eq!(check(HostConfig { v1_router_present_timeout: Duration::from_millis(1), ..c }), None);
+    assert_eq!(check(with(c, |c| c.v1_router_present_timeout = Duration::from_millis(1))), None);
 }
 
 #[test]
@@ -547,7 +535,7 @@ fn the_igmpv1_router_timer_moves_back_with_the_clock() {
 
 #[test]
 fn igmpv1_queries_need_no_router_alert_even_when_it_is_required() {
-    let config = HostConfig { require_router_alert: true, ..HostConfig::default() };
+    let config = with(HostConfig::default(), |c| c.require_router_alert = true);
     let mut h = host_with(config, 1);
     h.join(ms(0), g("239.1.2.3")).unwrap();
     run(&mut h, 0, 60_000);

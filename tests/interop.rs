@@ -6,8 +6,8 @@ mod common;
 
 use core::net::Ipv4Addr;
 
-use common::golden_frame;
-use mcast::membership::{GroupState, Host, HostConfig, Instant, IpMeta, Querier, QuerierConfig, QuerierEvent};
+use common::{g, golden_frame, ms};
+use mcast::membership::{GroupState, Host, HostConfig, IpMeta, Querier, QuerierConfig, QuerierEvent};
 use mcast::wire::frame::Frame;
 use mcast::wire::igmp::Message;
 use mcast::{GroupAddr, MacAddr};
@@ -15,14 +15,6 @@ use mcast::{GroupAddr, MacAddr};
 /// The kernel host of the capture: its address and MAC.
 const KERNEL_IP: Ipv4Addr = Ipv4Addr::new(10, 99, 0, 1);
 const KERNEL_MAC: MacAddr = MacAddr([0x22, 0x44, 0x6f, 0x0d, 0x33, 0xe4]);
-
-fn g(s: &str) -> GroupAddr {
-    s.parse().unwrap()
-}
-
-fn ms(t: u64) -> Instant {
-    Instant::from_millis(t)
-}
 
 /// Hands a whole captured frame to the host, as a driver would.
 fn feed_host(h: &mut Host<8>, t: u64, frame: &[u8]) {

@@ -17,12 +17,15 @@ use core::time::Duration;
 use mcast::GroupAddr;
 use mcast::addr::Scope;
 use mcast::membership::{
-    GroupState, Host, HostConfig, Instant, IpMeta, MembershipError, Querier, QuerierConfig, QuerierEvent, Transmit,
+    GroupState, Host, HostConfig, IpMeta, MembershipError, Querier, QuerierConfig, QuerierEvent, Transmit,
 };
 use mcast::wire::checksum;
 use mcast::wire::igmp::{self, AddrList, GroupRecord, GroupRecords, Message, RecordType, V3Query, Version};
 use proptest::collection::vec;
 use proptest::prelude::*;
+
+mod common;
+use common::ms;
 
 // ---------------------------------------------------------------------------------------
 // Addresses
@@ -63,10 +66,6 @@ const END: u64 = u64::MAX;
 
 fn group(i: usize) -> GroupAddr {
     GroupAddr::from_ipv4(POOL[i]).expect("multicast")
-}
-
-fn ms(t: u64) -> Instant {
-    Instant::from_millis(t)
 }
 
 fn millis(d: Duration) -> u64 {
@@ -448,13 +447,16 @@ fn host_op(weights: [u64; 7], back: u64, edge: u64) -> impl Strategy<Value = Hos
 /// short IGMPv1 router timeout, and the three filters.
 fn host_config() -> impl Strategy<Value = HostConfig> {
     let custom = (0u8..=3, 1u64..=10_000, 1u64..=60, any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
-        |(count, interval, v1_secs, require_router_alert, ignore_off_subnet_queries, require_ttl_1)| HostConfig {
-            unsolicited_report_count: count,
-            unsolicited_report_interval: Duration::from_millis(if count <= 1 && interval < 50 { 0 } else { interval }),
-            v1_router_present_timeout: Duration::from_secs(v1_secs),
-            require_router_alert,
-            ignore_off_subnet_queries,
-            require_ttl_1,
+        |(count, interval, v1_secs, require_router_alert, ignore_off_subnet_queries, require_ttl_1)| {
+            let mut c = HostConfig::default();
+            c.unsolicited_report_count = count;
+            c.unsolicited_report_interval =
+                Duration::from_millis(if count <= 1 && interval < 50 { 0 } else { interval });
+            c.v1_router_present_timeout = Duration::from_secs(v1_secs);
+            c.require_router_alert = require_router_alert;
+            c.ignore_off_subnet_queries = ignore_off_subnet_queries;
+            c.require_ttl_1 = require_ttl_1;
+            c
         },
     );
     prop_oneof![1 => Just(HostConfig::default()), 2 => custom]

@@ -5,8 +5,11 @@ use core::net::Ipv4Addr;
 use core::time::Duration;
 
 use mcast::GroupAddr;
-use mcast::membership::{ConfigError, ConfigField, Instant, IpMeta, Querier, QuerierConfig, QuerierEvent, Transmit};
+use mcast::membership::{ConfigError, ConfigField, IpMeta, Querier, QuerierConfig, QuerierEvent, Transmit};
 use mcast::wire::igmp::{AddrList, GroupRecord, GroupRecords, Message, RecordType, Version};
+
+mod common;
+use common::{g, meta, ms, with};
 
 const ME: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 5);
 const LOWER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -14,18 +17,6 @@ const HIGHER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 9);
 const HOST: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 20);
 const ALL_SYSTEMS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 1);
 const ALL_ROUTERS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 2);
-
-fn g(s: &str) -> GroupAddr {
-    s.parse().unwrap()
-}
-
-fn ms(t: u64) -> Instant {
-    Instant::from_millis(t)
-}
-
-fn meta(src: Ipv4Addr, dst: Ipv4Addr) -> IpMeta {
-    IpMeta { src, dst, ttl: 1, router_alert: true }
-}
 
 fn querier() -> Querier<16> {
     Querier::new(QuerierConfig::default(), ME, 24, ms(0)).unwrap()
@@ -202,7 +193,7 @@ fn off_subnet_reports_and_leaves_are_ignored_but_0_0_0_0_is_accepted() {
 
 #[test]
 fn reports_must_go_to_their_group_and_have_ttl_1_when_it_is_required() {
-    let config = QuerierConfig { require_ttl_1: true, ..QuerierConfig::default() };
+    let config = with(QuerierConfig::default(), |c| c.require_ttl_1 = true);
     let mut q: Querier<16> = Querier::new(config, ME, 24, ms(0)).unwrap();
     let group = g("239.1.2.3");
     q.receive_message(ms(1), &meta(HOST, ALL_SYSTEMS), &Message::V2Report { group });
@@ -240,7 +231,7 @@ fn a_full_table_refuses_new_groups_and_keeps_the_others() {
 
 #[test]
 fn igmpv1_mode_sends_v1_queries_and_ignores_leaves() {
-    let config = QuerierConfig { version: Version::V1, ..QuerierConfig::default() };
+    let config = with(QuerierConfig::default(), |c| c.version = Version::V1);
     let mut q: Querier<16> = Querier::new(config, ME, 24, ms(0)).unwrap();
     assert_eq!(q.poll_transmit(ms(0)).unwrap().message, Message::V1Query);
     report(&mut q, 1_000, "239.1.2.3");
@@ -261,12 +252,9 @@ fn configuration_is_checked() {
     let millis = Duration::from_millis;
     // Counts RFC 2236 gives no meaning at 0: no Robustness (§8.1), no first query on
     // startup (§7), no query after a Leave (§3).
-    assert_eq!(bad(QuerierConfig { robustness: 0, ..d }), Some(ConfigError::Zero(F::Robustness)));
-    assert_eq!(bad(QuerierConfig { startup_query_count: 0, ..d }), Some(ConfigError::Zero(F::StartupQueryCount)));
-    assert_eq!(
-        bad(QuerierConfig { last_member_query_count: 0, ..d }),
-        Some(ConfigError::Zero(F::LastMemberQueryCount))
-    );
+    assert_eq!(bad(with(d, |c| c.robustness = 0)), Some(ConfigError::Zero(F::Robustness)));
+    assert_eq!(bad(with(d, |c| c.startup_query_count = 0)), Some(ConfigError::Zero(F::StartupQueryCount)));
+    assert_eq!(bad(with(d, |c| c.last_member_query_count = 0)), Some(ConfigError::Zero(F::LastMemberQueryCount)));
     // Every interval: not zero, not longer than a day.
     let intervals: [(Field, ConfigField); 4] = [
         (|c| &mut c.group_membership_interval, F::GroupMembershipInterval),
@@ -309,7 +297,7 @@ fn configuration_is_checked() {
     // RFC 2236 §8.3: the Query Response Interval below the Query Interval.
     let short = QuerierConfig::new(2, secs(10), secs(10));
     assert_eq!(bad(short), Some(ConfigError::ResponseIntervalTooLong));
-    assert_eq!(bad(QuerierConfig { version: Version::V3, ..d }), Some(ConfigError::UnsupportedVersion));
+    assert_eq!(bad(with(d, |c| c.version = Version::V3)), Some(ConfigError::UnsupportedVersion));
     assert_eq!(ConfigError::Zero(F::LastMemberQueryCount).to_string(), "last_member_query_count: must not be zero");
     // RFC 2236 §8 defaults.
     assert_eq!(d.group_membership_interval, secs(260));
@@ -325,7 +313,7 @@ fn queries_of_the_other_version_are_counted_as_a_warning() {
     q.receive_message(ms(1), &meta(HIGHER, ALL_SYSTEMS), &Message::V1Query);
     q.receive_message(ms(2), &meta(HIGHER, ALL_SYSTEMS), &Message::V2Query { max_resp: 100, group: None });
     assert_eq!(q.stats().version_mismatch, 1);
-    let config = QuerierConfig { version: Version::V1, ..QuerierConfig::default() };
+    let config = with(QuerierConfig::default(), |c| c.version = Version::V1);
     let mut v1: Querier<16> = Querier::new(config, ME, 24, ms(0)).unwrap();
     v1.receive_message(ms(1), &meta(HIGHER, ALL_SYSTEMS), &Message::V2Query { max_resp: 100, group: None });
     assert_eq!(v1.stats().version_mismatch, 1);
@@ -401,7 +389,7 @@ fn regaining_the_role_sends_a_general_query_then_one_every_query_interval() {
     // RFC 2236 §7: Other Querier Present timer expired: send a general query, start the
     // General Query timer (the Query Interval). A router that lost the election during
     // its startup queries does not go back to them.
-    let config = QuerierConfig { startup_query_count: 4, ..QuerierConfig::default() };
+    let config = with(QuerierConfig::default(), |c| c.startup_query_count = 4);
     let mut q: Querier<16> = Querier::new(config, ME, 24, ms(0)).unwrap();
     let (tx, _) = run(&mut q, 0, 0);
     assert_eq!(tx.len(), 1, "the first of four startup queries");
@@ -424,7 +412,7 @@ fn off_subnet_queries_are_ignored_when_off_subnet_sources_are() {
     assert!(q.is_querier());
     assert_eq!((q.stats().off_subnet, q.stats().queries_heard), (1, 0));
     // Without the filter it is heard, and wins.
-    let config = QuerierConfig { ignore_off_subnet: false, ..QuerierConfig::default() };
+    let config = with(QuerierConfig::default(), |c| c.ignore_off_subnet = false);
     let mut q: Querier<16> = Querier::new(config, ME, 24, ms(0)).unwrap();
     run(&mut q, 0, 0);
     q.receive_message(ms(2_000), &meta(stranger, ALL_SYSTEMS), &Message::V2Query { max_resp: 100, group: None });
@@ -439,7 +427,7 @@ fn multicast_and_broadcast_sources_never_win_the_election() {
     let me = Ipv4Addr::new(250, 0, 0, 5);
     let gq = Message::V2Query { max_resp: 100, group: None };
     for src in [Ipv4Addr::new(224, 0, 0, 2), Ipv4Addr::new(239, 1, 2, 3), Ipv4Addr::new(224, 0, 0, 0)] {
-        let config = QuerierConfig { ignore_off_subnet: false, ..QuerierConfig::default() };
+        let config = with(QuerierConfig::default(), |c| c.ignore_off_subnet = false);
         let mut q: Querier<16> = Querier::new(config, me, 24, ms(0)).unwrap();
         run(&mut q, 0, 0);
         q.receive_message(ms(1_000), &meta(src, ALL_SYSTEMS), &gq);

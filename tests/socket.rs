@@ -11,13 +11,12 @@ use std::time::Duration;
 use mcast::GroupAddr;
 use mcast::socket::{Datagram, ErrorKind, Interface, MulticastSocket};
 
+mod common;
+use common::g;
+
 const LO: Interface = Interface::Addr(Ipv4Addr::LOCALHOST);
 const WAIT: Duration = Duration::from_secs(5);
 const QUIET: Duration = Duration::from_millis(400);
-
-fn g(s: &str) -> GroupAddr {
-    s.parse().unwrap()
-}
 
 fn receiver(group: GroupAddr) -> MulticastSocket {
     let mut socket = MulticastSocket::bind(0).unwrap();

@@ -150,14 +150,13 @@ impl Lan {
     fn new(input: &mut Input<'_>) -> Option<Lan> {
         let flags = input.u8();
         let report_count = input.u8() % 4;
-        let host_config = HostConfig {
-            unsolicited_report_count: report_count,
-            unsolicited_report_interval: Duration::from_millis(u64::from(input.u16())),
-            v1_router_present_timeout: Duration::from_secs(1 + u64::from(input.u8())),
-            require_router_alert: flags & 1 != 0,
-            ignore_off_subnet_queries: flags & 2 != 0,
-            require_ttl_1: flags & 64 != 0,
-        };
+        let mut host_config = HostConfig::default();
+        host_config.unsolicited_report_count = report_count;
+        host_config.unsolicited_report_interval = Duration::from_millis(u64::from(input.u16()));
+        host_config.v1_router_present_timeout = Duration::from_secs(1 + u64::from(input.u8()));
+        host_config.require_router_alert = flags & 1 != 0;
+        host_config.ignore_off_subnet_queries = flags & 2 != 0;
+        host_config.require_ttl_1 = flags & 64 != 0;
         let host_config = if flags & 4 != 0 { host_config } else { HostConfig::default() };
         let mut querier_config = QuerierConfig::default();
         if flags & 8 != 0 {

@@ -11,7 +11,7 @@ use core::time::Duration;
 use heapless::Vec;
 
 use super::time::duration_millis;
-use super::{ConfigError, ConfigField, Instant, IpMeta, MembershipError, Rng, Transmit, in_subnet, joinable};
+use super::{ConfigError, ConfigField, Instant, IpMeta, MembershipError, Rng, Transmit, bump, in_subnet, joinable};
 use crate::addr::GroupAddr;
 use crate::wire::Error as WireError;
 use crate::wire::igmp::{Message, Version};
@@ -19,6 +19,7 @@ use crate::wire::igmp::{Message, Version};
 /// Host configuration. `Default` gives the RFC 2236 §8 values and Linux's report count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct HostConfig {
     /// How many unsolicited reports a join sends in all, the first at once and the rest
     /// at random delays up to `unsolicited_report_interval` (RFC 2236 §3 says repeat
@@ -61,6 +62,7 @@ impl Default for HostConfig {
 /// Counters a host keeps; they wrap at `u32::MAX`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct HostStats {
     /// Queries acted on (general or for a group we are a member of, or not).
     pub queries: u32,
@@ -406,9 +408,9 @@ impl<const N: usize> Host<N> {
     pub fn receive(&mut self, now: Instant, meta: &IpMeta, igmp: &[u8]) {
         match Message::parse_bytes(igmp) {
             Ok(msg) => self.receive_message(now, meta, &msg),
-            Err(WireError::BadChecksum) => self.stats.bad_checksum = self.stats.bad_checksum.wrapping_add(1),
-            Err(WireError::UnknownType(_)) => self.stats.ignored_types = self.stats.ignored_types.wrapping_add(1),
-            Err(_) => self.stats.malformed = self.stats.malformed.wrapping_add(1),
+            Err(WireError::BadChecksum) => bump(&mut self.stats.bad_checksum),
+            Err(WireError::UnknownType(_)) => bump(&mut self.stats.ignored_types),
+            Err(_) => bump(&mut self.stats.malformed),
         }
     }
 
@@ -418,23 +420,23 @@ impl<const N: usize> Host<N> {
         let stats = &mut self.stats;
         if meta.ttl != 1 {
             if self.config.require_ttl_1 {
-                stats.bad_ttl = stats.bad_ttl.wrapping_add(1);
+                bump(&mut stats.bad_ttl);
                 return;
             }
-            stats.bad_ttl_accepted = stats.bad_ttl_accepted.wrapping_add(1);
+            bump(&mut stats.bad_ttl_accepted);
         }
         match *msg {
             Message::V1Report { group } | Message::V2Report { group } => {
-                stats.reports_heard = stats.reports_heard.wrapping_add(1);
+                bump(&mut stats.reports_heard);
                 if meta.dst != group.to_ipv4() {
-                    stats.wrong_destination = stats.wrong_destination.wrapping_add(1);
+                    bump(&mut stats.wrong_destination);
                     return;
                 }
                 self.heard_report(group);
             }
             Message::V1Query | Message::V2Query { .. } | Message::V3Query(_) => self.heard_query(now, meta, msg),
             Message::Leave { .. } | Message::V3Report { .. } => {
-                stats.ignored_types = stats.ignored_types.wrapping_add(1);
+                bump(&mut stats.ignored_types);
             }
         }
     }
@@ -442,6 +444,11 @@ impl<const N: usize> Host<N> {
     /// When [`poll_transmit`](Host::poll_transmit) next has something to send, if ever
     /// without further input. Reports wait (and are not counted here) while the
     /// interface has no address.
+    ///
+    /// Ask again after every call that changes the Host (`join`, `leave`, `receive`,
+    /// `receive_message`, `set_address`, `link_up`, `poll_transmit`): any of them may
+    /// bring the deadline forward. `Some(t)` with `t` at or before now means at once.
+    #[must_use = "the Host must be polled again at this instant"]
     pub fn poll_at(&self) -> Option<Instant> {
         let has_address = self.address.is_some();
         let now = self.entries.iter().any(|e| e.key.is_leaving() || (has_address && e.is(JOIN_REPORT)));
@@ -451,7 +458,12 @@ impl<const N: usize> Host<N> {
     }
 
     /// The next message to send at `now`, if any: pending Leaves first, then join
-    /// reports, then the report whose timer expired first. Call until it returns `None`.
+    /// reports, then the report whose timer expired first.
+    ///
+    /// Call it until it returns `None` whenever [`poll_at`](Host::poll_at) is due and
+    /// after each call that changes the Host; then ask `poll_at` when to call again. A
+    /// message that is returned is taken: send it, or it is lost.
+    #[must_use = "a returned message is taken from the Host: send it"]
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         self.observe(now);
         let rel = self.rel(now);
@@ -459,7 +471,7 @@ impl<const N: usize> Host<N> {
         while let Some(i) = self.entries.iter().position(|e| e.key.is_leaving()) {
             let Some(e) = self.remove_at(i) else { break };
             if let (Some((source, _)), false) = (self.address, v1) {
-                self.stats.leaves_sent = self.stats.leaves_sent.wrapping_add(1);
+                bump(&mut self.stats.leaves_sent);
                 return Some(Transmit::new(Message::Leave { group: e.key.group() }, source));
             }
         }
@@ -506,7 +518,7 @@ impl<const N: usize> Host<N> {
     }
 
     fn report(&mut self, group: GroupAddr, v1: bool, source: Ipv4Addr) -> Transmit {
-        self.stats.reports_sent = self.stats.reports_sent.wrapping_add(1);
+        bump(&mut self.stats.reports_sent);
         let message = if v1 { Message::V1Report { group } } else { Message::V2Report { group } };
         Transmit::new(message, source)
     }
@@ -520,7 +532,7 @@ impl<const N: usize> Host<N> {
         {
             if e.is(TIMER) {
                 e.flags &= !(TIMER | LAST_REPORTER);
-                self.stats.suppressed = self.stats.suppressed.wrapping_add(1);
+                bump(&mut self.stats.suppressed);
             }
             e.repeats = 0;
         }
@@ -530,14 +542,14 @@ impl<const N: usize> Host<N> {
         let Some(query) = msg.query() else { return };
         let stats = &mut self.stats;
         if self.config.require_router_alert && query.version != Version::V1 && !meta.router_alert {
-            stats.no_router_alert = stats.no_router_alert.wrapping_add(1);
+            bump(&mut stats.no_router_alert);
             return;
         }
         if let (true, Some((addr, prefix))) = (self.config.ignore_off_subnet_queries, self.address)
             && !meta.src.is_unspecified()
             && !in_subnet(meta.src, addr, prefix)
         {
-            stats.off_subnet = stats.off_subnet.wrapping_add(1);
+            bump(&mut stats.off_subnet);
             return;
         }
         // General queries go to 224.0.0.1; group-specific ones to the group, or (Linux
@@ -547,10 +559,10 @@ impl<const N: usize> Host<N> {
             || to_us
             || query.group.is_some_and(|g| g.to_ipv4() == meta.dst);
         if !dst_ok {
-            stats.wrong_destination = stats.wrong_destination.wrapping_add(1);
+            bump(&mut stats.wrong_destination);
             return;
         }
-        stats.queries = stats.queries.wrapping_add(1);
+        bump(&mut stats.queries);
         if query.version == Version::V1 {
             // RFC 2236 §4: an IGMPv1 router is present for the next 400 s.
             self.v1_router_until = Some(now + self.config.v1_router_present_timeout);

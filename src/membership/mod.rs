@@ -47,6 +47,13 @@ use crate::addr::GroupAddr;
 use crate::wire::igmp::Message;
 use crate::wire::ipv4;
 
+/// Counts one more of something in a statistics counter, wrapping at `u32::MAX` as
+/// interface counters do.
+#[inline]
+pub(crate) fn bump(counter: &mut u32) {
+    *counter = counter.wrapping_add(1);
+}
+
 /// What the IP layer knows about a received IGMP message, which IGMP's rules depend on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -88,6 +95,7 @@ impl Transmit {
 /// Why a join or leave was refused. The membership table is unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum MembershipError {
     /// The address is not in 224.0.0.0/4.
     NotMulticast,
@@ -118,6 +126,7 @@ impl core::error::Error for MembershipError {}
 /// A configuration value out of the range the protocol or the implementation allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum ConfigError {
     /// The field's interval is longer than the implementation supports: one hour for
     /// the Unsolicited Report Interval, 25.5 s for the intervals sent as a Max Resp
@@ -136,6 +145,7 @@ pub enum ConfigError {
 /// A field of [`HostConfig`] or [`QuerierConfig`], as [`ConfigError`] names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum ConfigField {
     /// [`HostConfig::unsolicited_report_interval`].
     UnsolicitedReportInterval,

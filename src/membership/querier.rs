@@ -12,7 +12,7 @@ use core::time::Duration;
 use heapless::Vec;
 
 use super::time::duration_millis;
-use super::{ConfigError, ConfigField, Instant, IpMeta, Transmit, in_subnet};
+use super::{ConfigError, ConfigField, Instant, IpMeta, Transmit, bump, in_subnet};
 use crate::addr::{GroupAddr, Scope};
 use crate::wire::Error as WireError;
 use crate::wire::igmp::{Message, Version};
@@ -24,6 +24,7 @@ use crate::wire::igmp::{Message, Version};
 /// names the field ([`ConfigError`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct QuerierConfig {
     /// IGMP version of the queries: [`Version::V2`], or [`Version::V1`] on networks with
     /// IGMPv1 routers (RFC 2236 §4), where Leaves are ignored.
@@ -122,6 +123,7 @@ impl core::fmt::Display for QuerierEvent {
 /// Counters a querier keeps; they wrap at `u32::MAX`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct QuerierStats {
     /// General queries sent.
     pub general_queries_sent: u32,
@@ -345,9 +347,9 @@ impl<const N: usize> Querier<N> {
     pub fn receive(&mut self, now: Instant, meta: &IpMeta, igmp: &[u8]) {
         match Message::parse_bytes(igmp) {
             Ok(msg) => self.receive_message(now, meta, &msg),
-            Err(WireError::BadChecksum) => self.stats.bad_checksum = self.stats.bad_checksum.wrapping_add(1),
-            Err(WireError::UnknownType(_)) => self.stats.ignored = self.stats.ignored.wrapping_add(1),
-            Err(_) => self.stats.malformed = self.stats.malformed.wrapping_add(1),
+            Err(WireError::BadChecksum) => bump(&mut self.stats.bad_checksum),
+            Err(WireError::UnknownType(_)) => bump(&mut self.stats.ignored),
+            Err(_) => bump(&mut self.stats.malformed),
         }
     }
 
@@ -356,10 +358,10 @@ impl<const N: usize> Querier<N> {
         self.advance(now);
         if meta.ttl != 1 {
             if self.config.require_ttl_1 {
-                self.stats.bad_ttl = self.stats.bad_ttl.wrapping_add(1);
+                bump(&mut self.stats.bad_ttl);
                 return;
             }
-            self.stats.bad_ttl_accepted = self.stats.bad_ttl_accepted.wrapping_add(1);
+            bump(&mut self.stats.bad_ttl_accepted);
         }
         match *msg {
             Message::V1Query | Message::V2Query { .. } | Message::V3Query(_) => self.heard_query(now, meta, msg),
@@ -375,11 +377,17 @@ impl<const N: usize> Querier<N> {
                     self.heard_leave(now, group);
                 }
             }
-            Message::V3Report { .. } => self.stats.ignored = self.stats.ignored.wrapping_add(1),
+            Message::V3Report { .. } => bump(&mut self.stats.ignored),
         }
     }
 
-    /// When the querier next needs to act without further input.
+    /// When the querier next needs to act without further input: a query to send, a
+    /// group to time out, an election to end.
+    ///
+    /// Ask again after every call that changes the querier (`receive`,
+    /// `receive_message`, `poll_transmit`, `poll_event`): any of them may
+    /// bring the deadline forward. `Some(t)` with `t` at or before now means at once.
+    #[must_use = "the querier must be polled again at this instant"]
     pub fn poll_at(&self) -> Option<Instant> {
         let mut at = if self.querier { self.next_general_query } else { Some(self.other_querier_until) };
         let mut earliest = |t: Instant| at = Some(at.map_or(t, |a| a.min(t)));
@@ -396,8 +404,12 @@ impl<const N: usize> Querier<N> {
     }
 
     /// The next query to send at `now`, if any: general queries while querier, and the
-    /// group-specific queries of a Leave being checked. Call until it returns `None`,
-    /// then drain [`poll_event`](Querier::poll_event).
+    /// group-specific queries of a Leave being checked.
+    ///
+    /// Call it until it returns `None` whenever [`poll_at`](Querier::poll_at) is due and
+    /// after each received message, then drain [`poll_event`](Querier::poll_event). A
+    /// query that is returned is taken: send it, or it is lost.
+    #[must_use = "a returned query is taken from the querier: send it"]
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         self.advance(now);
         let due = self.next_general_query.is_some_and(|at| at <= now);
@@ -412,7 +424,7 @@ impl<const N: usize> Querier<N> {
             // At the end of time no later instant exists: no more general queries.
             let next = now.add_millis(interval);
             self.next_general_query = (next > now).then_some(next);
-            self.stats.general_queries_sent = self.stats.general_queries_sent.wrapping_add(1);
+            bump(&mut self.stats.general_queries_sent);
             let message = match self.config.version {
                 Version::V1 => Message::V1Query,
                 _ => Message::V2Query { max_resp: self.timers.response_tenths, group: None },
@@ -428,13 +440,17 @@ impl<const N: usize> Querier<N> {
         e.queries_left -= 1;
         e.next_query = now.add_millis(lmqi);
         let group = e.group;
-        self.stats.group_queries_sent = self.stats.group_queries_sent.wrapping_add(1);
+        bump(&mut self.stats.group_queries_sent);
         Some(Transmit::new(Message::V2Query { max_resp, group: Some(group) }, self.address))
     }
 
     /// The next change to tell the forwarding plane about: querier role changes, and
     /// groups becoming present or absent. Changes that cancel out before they are polled
     /// (absent, then present again) are not reported.
+    ///
+    /// Call it until it returns `None` after draining
+    /// [`poll_transmit`](Querier::poll_transmit); it also expires the timers due at `now`.
+    #[must_use = "a returned event is taken from the querier"]
     pub fn poll_event(&mut self, now: Instant) -> Option<QuerierEvent> {
         self.advance(now);
         if self.querier != self.announced_querier {
@@ -498,7 +514,7 @@ impl<const N: usize> Querier<N> {
 
     fn accept_from(&mut self, meta: &IpMeta, dst_ok: bool) -> bool {
         if !dst_ok {
-            self.stats.wrong_destination = self.stats.wrong_destination.wrapping_add(1);
+            bump(&mut self.stats.wrong_destination);
             return false;
         }
         self.source_on_subnet(meta)
@@ -512,7 +528,7 @@ impl<const N: usize> Querier<N> {
             && !meta.src.is_unspecified()
             && !in_subnet(meta.src, self.address, self.prefix)
         {
-            self.stats.off_subnet = self.stats.off_subnet.wrapping_add(1);
+            bump(&mut self.stats.off_subnet);
             return false;
         }
         true
@@ -536,9 +552,9 @@ impl<const N: usize> Querier<N> {
         if meta.src == self.address || !self.source_on_subnet(meta) {
             return;
         }
-        self.stats.queries_heard = self.stats.queries_heard.wrapping_add(1);
+        bump(&mut self.stats.queries_heard);
         if (msg.version() == Version::V1) != (self.config.version == Version::V1) {
-            self.stats.version_mismatch = self.stats.version_mismatch.wrapping_add(1);
+            bump(&mut self.stats.version_mismatch);
         }
         // RFC 2236 §3: a query from a lower address makes us Non-Querier.
         if self.may_be_querier(meta.src) && u32::from(meta.src) < u32::from(self.address) {
@@ -565,7 +581,7 @@ impl<const N: usize> Querier<N> {
 
     fn heard_report(&mut self, now: Instant, group: GroupAddr, v1: bool) {
         if group.scope() == Scope::LocalNetworkControl {
-            self.stats.link_local = self.stats.link_local.wrapping_add(1);
+            bump(&mut self.stats.link_local);
             return;
         }
         let expires = now.add_millis(self.timers.gmi);
@@ -582,13 +598,13 @@ impl<const N: usize> Querier<N> {
                     announced: false,
                 };
                 if self.entries.insert(i, e).is_err() {
-                    self.stats.table_full = self.stats.table_full.wrapping_add(1);
+                    bump(&mut self.stats.table_full);
                     return;
                 }
                 i
             }
         };
-        self.stats.reports = self.stats.reports.wrapping_add(1);
+        bump(&mut self.stats.reports);
         let e = &mut self.entries[i];
         e.present = true;
         e.expires = expires;
@@ -602,15 +618,15 @@ impl<const N: usize> Querier<N> {
     fn heard_leave(&mut self, now: Instant, group: GroupAddr) {
         let ignore = !self.querier || self.config.version == Version::V1;
         let Ok(i) = self.find(group) else {
-            self.stats.ignored = self.stats.ignored.wrapping_add(1);
+            bump(&mut self.stats.ignored);
             return;
         };
         let e = &mut self.entries[i];
         if ignore || !e.present || e.v1_hosts_until > now || e.queries_left > 0 {
-            self.stats.ignored = self.stats.ignored.wrapping_add(1);
+            bump(&mut self.stats.ignored);
             return;
         }
-        self.stats.leaves = self.stats.leaves.wrapping_add(1);
+        bump(&mut self.stats.leaves);
         // RFC 2236 §3, §7: Checking Membership. LMQC queries, LMQI apart, and the group
         // expires after LMQI × LMQC unless a report arrives.
         let count = self.config.last_member_query_count;

@@ -1,4 +1,32 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests. Each test crate uses some of them.
+#![allow(dead_code)]
+
+use core::net::Ipv4Addr;
+
+use mcast::GroupAddr;
+use mcast::membership::{Instant, IpMeta};
+
+/// The group `s`, which must be a multicast address.
+pub fn g(s: &str) -> GroupAddr {
+    s.parse().unwrap()
+}
+
+/// `t` milliseconds after the epoch.
+pub fn ms(t: u64) -> Instant {
+    Instant::from_millis(t)
+}
+
+/// What the IP layer says of a well-formed IGMP message from `src` to `dst`: TTL 1 and
+/// Router Alert.
+pub fn meta(src: Ipv4Addr, dst: Ipv4Addr) -> IpMeta {
+    IpMeta { src, dst, ttl: 1, router_alert: true }
+}
+
+/// `value` after `change`: a configuration that differs from another in a field or two.
+pub fn with<T>(mut value: T, change: impl FnOnce(&mut T)) -> T {
+    change(&mut value);
+    value
+}
 
 /// The IGMP frames captured from Linux (tests/data/linux-igmp-frames.txt), in file
 /// order, as (name, bytes).
@@ -19,7 +47,6 @@ pub fn golden_frames() -> Vec<(String, Vec<u8>)> {
 }
 
 /// The golden frame whose name starts with `prefix`.
-#[allow(dead_code)]
 pub fn golden_frame(prefix: &str) -> Vec<u8> {
     golden_frames().into_iter().find(|(n, _)| n.starts_with(prefix)).map(|(_, b)| b).expect(prefix)
 }
