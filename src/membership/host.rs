@@ -10,6 +10,7 @@ use core::time::Duration;
 
 use heapless::Vec;
 
+use super::index::{Bounds, Key};
 use super::time::duration_millis;
 use super::{ConfigError, ConfigField, Instant, IpMeta, MembershipError, Rng, Transmit, bump, in_subnet, joinable};
 use crate::addr::GroupAddr;
@@ -132,54 +133,6 @@ const REBASE_AFTER_MS: u64 = 1 << 30;
 /// The longest delay the host ever schedules (one hour), well below 2^31 ms.
 const MAX_DELAY_MS: u64 = 3_600_000;
 
-/// Buckets of the lookup index (a power of two): `is_member` runs for every received
-/// multicast datagram, so it must not search the whole table, and it is quickest when the
-/// group comes first in its bucket. 128 buckets cost 258 bytes of bounds and leave most
-/// groups alone in theirs up to 64 groups.
-const BUCKETS: usize = 128;
-
-/// The lookup index: bucket `b` is `entries[bounds[b]..bounds[b + 1]]`.
-///
-/// Aligned to 8 so that clearing it in [`Host::new`] calls the same memset entry point
-/// as the rest of the Host: on Arm a clear of 2-aligned memory links a routine of its
-/// own, about 200 bytes of flash.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(align(8))]
-struct Bounds([u16; BUCKETS + 1]);
-
-/// The bucket of a group: the top bits of a multiplicative hash, which spreads groups
-/// that differ only in their low octets (239.1.2.x) evenly.
-const fn bucket(group: GroupAddr) -> usize {
-    (group.to_bits().wrapping_mul(0x9e37_79b1) >> (32 - BUCKETS.trailing_zeros())) as usize
-}
-
-/// A group as the table keeps it: its address as a `u32`, inverted while the group is
-/// leaving (joined no more, its Leave still to send). An inverted address starts with
-/// the bits `0001`, a group's with `1110`, so a leaving group's key equals no group's
-/// and `is_member` compares keys without looking at anything else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Key(u32);
-
-impl Key {
-    const fn member(group: GroupAddr) -> Key {
-        Key(group.to_bits())
-    }
-
-    const fn leaving(group: GroupAddr) -> Key {
-        Key(!group.to_bits())
-    }
-
-    fn is_leaving(self) -> bool {
-        self.0 >> 31 == 0
-    }
-
-    fn group(self) -> GroupAddr {
-        let bits = if self.is_leaving() { !self.0 } else { self.0 };
-        // A key is a group's address or its inverse: `bits` is a group's already.
-        GroupAddr::in_range(bits.to_be_bytes())
-    }
-}
-
 /// One group's state: 12 bytes on every target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Entry {
@@ -249,7 +202,7 @@ impl<const N: usize> Host<N> {
             unsolicited_interval_ms: interval as u32,
             rng: Rng::new(seed),
             entries: Vec::new(),
-            bounds: Bounds([0; BUCKETS + 1]),
+            bounds: Bounds::EMPTY,
             epoch: Instant::ZERO,
             last_now: Instant::ZERO,
             address: None,
@@ -366,7 +319,7 @@ impl<const N: usize> Host<N> {
         // Most groups come first in their bucket: one load and compare. A key equal to
         // the group's is in the group's bucket, so the first key of a later bucket (when
         // this one is empty) never matches; nor does a leaving group's.
-        let first = self.entries.get(usize::from(self.bounds.0[bucket(group)]));
+        let first = self.entries.get(self.bounds.start(group));
         first.is_some_and(|e| e.key == Key::member(group)) || self.is_member_slow(group)
     }
 
@@ -607,9 +560,7 @@ impl<const N: usize> Host<N> {
 
     /// The entries of `group`'s bucket, and where they start.
     fn bucket_of(&self, group: GroupAddr) -> (usize, &[Entry]) {
-        let b = bucket(group);
-        let start = usize::from(self.bounds.0[b]);
-        let end = usize::from(self.bounds.0[b + 1]);
+        let (start, end) = self.bounds.range(group);
         (start, self.entries.get(start..end).unwrap_or(&[]))
     }
 
@@ -626,15 +577,12 @@ impl<const N: usize> Host<N> {
 
     /// Inserts `e` at `i`, which [`find`](Self::find) gave; refuses when full.
     fn insert_at(&mut self, i: usize, e: Entry) -> Result<(), MembershipError> {
-        let b = bucket(e.key.group());
         // `i <= len` always; checked so that `insert` has no panic left to take.
         if i > self.entries.len() {
             return Err(MembershipError::TableFull);
         }
         self.entries.insert(i, e).map_err(|_| MembershipError::TableFull)?;
-        for bound in &mut self.bounds.0[b + 1..] {
-            *bound += 1;
-        }
+        self.bounds.inserted(e.key.group());
         Ok(())
     }
 
@@ -645,9 +593,7 @@ impl<const N: usize> Host<N> {
             return None;
         }
         let e = self.entries.remove(i);
-        for bound in &mut self.bounds.0[bucket(e.key.group()) + 1..] {
-            *bound -= 1;
-        }
+        self.bounds.removed(e.key.group());
         Some(e)
     }
 
@@ -712,6 +658,8 @@ fn start_unsolicited(e: &mut Entry, count: u8) {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
+
+    use super::super::index::{BUCKETS, bucket};
     use std::vec::Vec;
 
     use super::*;

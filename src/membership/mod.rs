@@ -31,6 +31,7 @@
 //! ```
 
 mod host;
+mod index;
 mod querier;
 mod rng;
 mod time;
