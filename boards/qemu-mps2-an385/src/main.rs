@@ -5,7 +5,7 @@
 //! - Joins the groups of `MCAST_GROUPS` (comma-separated, read when building; default
 //!   239.1.2.3) at boot.
 //! - Echoes every UDP datagram it receives on port 5000 for a multicast group back to
-//!   that group, port 5000.
+//!   that group, port 5000, with TTL 1.
 //! - Takes commands as UDP datagrams to port 7000 and answers each to its sender:
 //!   `join <group>`, `leave <group>`, `groups`, `stats` (the counters as `key=value`
 //!   pairs), `exit <status>` (0: success, else failure: QEMU exits with it).
@@ -458,6 +458,10 @@ fn main() -> ! {
         udp::PacketBuffer::new(&mut COMMAND_RX_META[..], &mut COMMAND_RX[..]),
         udp::PacketBuffer::new(&mut COMMAND_TX_META[..], &mut COMMAND_TX[..]),
     );
+    // The echo socket sends to groups only: TTL 1, the default RFC 1112 §6.1 gives
+    // multicast (one link; a router forwards nothing with TTL 1). smoltcp's sockets
+    // default to 64, for unicast, as the command socket keeps.
+    echo.set_hop_limit(Some(1));
     if echo.bind(ECHO_PORT).is_err() || command.bind(COMMAND_PORT).is_err() {
         panic!("cannot bind the UDP sockets");
     }

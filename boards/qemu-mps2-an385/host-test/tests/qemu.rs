@@ -188,6 +188,8 @@ fn datagrams_for_the_joined_group_arrive_and_are_echoed() {
         assert_eq!((echo.src_mac, echo.dst_mac), (FIRMWARE_MAC, g(BOOT_GROUP).to_mac()));
         assert_eq!((echo.src_ip, echo.dst_ip), (FIRMWARE_IP, group));
         assert_eq!(echo.src_port, ECHO_PORT);
+        // RFC 1112 §6.1: multicast leaves with TTL 1 unless the application asks for more.
+        assert_eq!(echo.ttl, 1, "the echo's TTL");
     }
     assert_eq!(Board::counter(&board.stats(), "echoed"), 3);
 }
