@@ -80,7 +80,11 @@ mod membership {
         // Reports repeat within 1 s rather than RFC 2236's 10 s, so that tests on the
         // board need not wait that long.
         let config = HostConfig { unsolicited_report_interval: Duration::from_secs(1), ..HostConfig::default() };
-        let seed = u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0x5e, 0xed]);
+        // The seed decides every report delay: the MAC makes it differ between boards,
+        // the free-running counter between boots (the Host hashes it, so one bit of
+        // difference is enough). The MAC alone would replay the same delays each boot.
+        let mac48 = u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0, 0]);
+        let seed = mac48 ^ (u64::from(crate::nic::free_running()) << 32);
         match McastDevice::new(nic, Lan9118::new(regs), mcast::MacAddr(mac), config, seed) {
             Ok(device) => device,
             Err(e) => panic!("glue: {e}"),
