@@ -44,7 +44,9 @@
 //! // Any smoltcp Ethernet device. A real NIC passes its `MulticastFilter` driver
 //! // (`drivers::lan9118::Lan9118`, ...) instead of `NoFilter`.
 //! let phy = Loopback::new(Medium::Ethernet);
-//! let mut device: McastDevice<_, _, 8> = McastDevice::new(phy, NoFilter, mac, HostConfig::default(), 0x5eed)?;
+//! // One per device and per boot: see "The seed" below.
+//! let seed = 0x5eed;
+//! let mut device: McastDevice<_, _, 8> = McastDevice::new(phy, NoFilter, mac, HostConfig::default(), seed)?;
 //! let mut iface = Interface::new(Config::new(EthernetAddress(mac.0).into()), &mut device, Instant::ZERO);
 //! iface.update_ip_addrs(|a| a.push(IpCidr::new(Ipv4Address::new(10, 0, 0, 2).into(), 24)).unwrap());
 //! let mut sockets = SocketSet::new(vec![]);
@@ -60,6 +62,47 @@
 //! let _next = device.poll_at(now, &mut iface, &sockets);
 //! # Ok::<(), mcast::glue::smoltcp::Error>(())
 //! ```
+//!
+//! # Sending to a group: the hop limit
+//!
+//! The glue sends the Host's IGMP with TTL 1, but what the application sends to a
+//! group goes out as smoltcp builds it, and a smoltcp UDP socket sends with TTL 64
+//! unless it is given a hop limit. RFC 1112 §6.1 makes 1 the default TTL of multicast
+//! (the datagram stays on its link; Linux's `IP_MULTICAST_TTL` starts at 1 too): give
+//! every socket that sends to a group a hop limit, 1 unless the datagrams are meant to
+//! cross routers.
+//!
+//! ```
+//! use smoltcp::socket::udp;
+//!
+//! let buffer = || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 4], vec![0; 1024]);
+//! let mut socket = udp::Socket::new(buffer(), buffer());
+//! socket.set_hop_limit(Some(1)); // Some(0) panics: no datagram may leave with TTL 0
+//! assert_eq!(socket.hop_limit(), Some(1));
+//! ```
+//!
+//! The hop limit is the socket's, for every destination: a socket that also answers
+//! unicast peers would answer them with TTL 1 as well, so keep the socket that sends
+//! to groups apart (the QEMU firmware in `boards/qemu-mps2-an385` echoes to its groups
+//! from one socket and answers commands from another). `examples/glue_smoltcp.rs`
+//! shows both frames on the wire.
+//!
+//! # The seed
+//!
+//! The `seed` of [`McastDevice::new`] drives the Host's PRNG, which picks every report
+//! delay (RFC 2236 §3); the same seed gives the same delays. A good seed differs
+//!
+//! - **between the devices of a LAN**, or they answer each query at the same instants
+//!   and suppression cannot work: mix in something of the device's own, its MAC;
+//! - **between boots of one device**, or every boot replays the same delays: mix in
+//!   something of the moment, best a hardware RNG where the chip has one; else a
+//!   free-running counter read at an instant the outside world decides (a frame
+//!   arriving, the link coming up, a button), or the noise of an ADC. A counter read at
+//!   a fixed point of a boot varies only as much as the boot's timing does.
+//!
+//! The Host hashes the seed (SplitMix64) before use, so XOR mixes well enough and a
+//! single bit of difference gives unrelated delays. The QEMU firmware seeds with its
+//! MAC XOR its LAN9118's free-running counter, read when it builds the device.
 //!
 //! # Choices
 //!

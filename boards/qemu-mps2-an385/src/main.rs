@@ -5,7 +5,7 @@
 //! - Joins the groups of `MCAST_GROUPS` (comma-separated, read when building; default
 //!   239.1.2.3) at boot.
 //! - Echoes every UDP datagram it receives on port 5000 for a multicast group back to
-//!   that group, port 5000.
+//!   that group, port 5000, with TTL 1.
 //! - Takes commands as UDP datagrams to port 7000 and answers each to its sender:
 //!   `join <group>`, `leave <group>`, `groups`, `stats` (the counters as `key=value`
 //!   pairs), `exit <status>` (0: success, else failure: QEMU exits with it).
@@ -45,33 +45,52 @@ const GROUPS: &str = match option_env!("MCAST_GROUPS") {
     None => "239.1.2.3",
 };
 
-/// Membership as each build does it: `mcast` (`glue`), smoltcp's own IGMP
-/// (`smoltcp-igmp`), or none.
-#[cfg(feature = "glue")]
+/// Membership as each build does it: by mcast (`glue`), by smoltcp's own IGMP
+/// (`smoltcp-igmp`, without `glue`), or not at all (neither: no group can be joined).
+/// Everything else in the firmware is the same in all three.
+// Each build leaves some of the functions' arguments unused.
+#[allow(unused_variables)]
 mod membership {
     use core::fmt::{self, Write};
     use core::net::Ipv4Addr;
-    use core::time::Duration;
 
-    use mcast::drivers::lan9118::Lan9118;
-    use mcast::drivers::mmio::Mmio;
-    use mcast::glue::smoltcp::McastDevice;
-    use mcast::membership::HostConfig;
     use smoltcp::iface::{Interface, SocketSet};
     use smoltcp::time::Instant;
 
-    use crate::nic::{Nic, NicStats};
+    #[cfg(feature = "glue")]
+    use {
+        core::time::Duration,
+        mcast::drivers::{lan9118::Lan9118, mmio::Mmio},
+        mcast::glue::smoltcp::McastDevice,
+        mcast::membership::HostConfig,
+    };
 
-    /// Groups the firmware can hold (smoltcp's table holds as many:
+    use crate::nic::Nic;
+
+    /// Groups the glue can hold (smoltcp's table holds as many:
     /// `iface-max-multicast-group-count-8`).
+    #[cfg(feature = "glue")]
     const MAX_GROUPS: usize = 8;
 
-    /// The device smoltcp polls.
+    /// The device smoltcp polls: the glue around the NIC, or the NIC itself.
+    #[cfg(feature = "glue")]
     pub type Device = McastDevice<Nic, Lan9118<Mmio>, MAX_GROUPS>;
+    #[cfg(not(feature = "glue"))]
+    pub type Device = Nic;
 
-    /// The NIC's multicast filter is programmed by the driver: the hash starts empty.
-    pub const PASS_ALL_MULTICAST: bool = false;
+    /// Whether the NIC passes all multicast: with smoltcp's own IGMP, which programs no
+    /// filter. With the glue the driver programs the hash, which starts empty.
+    pub const PASS_ALL_MULTICAST: bool = cfg!(all(feature = "smoltcp-igmp", not(feature = "glue")));
 
+    /// The device around `nic`: the NIC itself.
+    #[cfg(not(feature = "glue"))]
+    pub fn device(nic: Nic, _: [u8; 6]) -> Device {
+        nic
+    }
+
+    /// The device around `nic`, whose MAC is `mac`: the glue, with the LAN9118 driver
+    /// for the NIC's hash filter.
+    #[cfg(feature = "glue")]
     pub fn device(nic: Nic, mac: [u8; 6]) -> Device {
         // SAFETY: 0x4020_0000..0x4020_0100 is the LAN9118's register block on the
         // mps2-an385, read and written only with 32-bit volatile accesses; the packet
@@ -79,169 +98,99 @@ mod membership {
         let regs = unsafe { Mmio::new(0x4020_0000, 0x100) };
         // Reports repeat within 1 s rather than RFC 2236's 10 s, so that tests on the
         // board need not wait that long.
-        let config = HostConfig { unsolicited_report_interval: Duration::from_secs(1), ..HostConfig::default() };
-        let seed = u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0x5e, 0xed]);
+        let mut config = HostConfig::default();
+        config.unsolicited_report_interval = Duration::from_secs(1);
+        // The seed decides every report delay: the MAC makes it differ between boards,
+        // the free-running counter between boots (the Host hashes it, so one bit of
+        // difference is enough). The MAC alone would replay the same delays each boot.
+        let mac48 = u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0, 0]);
+        let seed = mac48 ^ (u64::from(crate::nic::free_running()) << 32);
         match McastDevice::new(nic, Lan9118::new(regs), mcast::MacAddr(mac), config, seed) {
             Ok(device) => device,
             Err(e) => panic!("glue: {e}"),
         }
     }
 
-    pub fn nic_stats(device: &Device) -> NicStats {
-        device.device().stats()
+    /// The NIC under the device.
+    pub fn nic(device: &Device) -> &Nic {
+        #[cfg(feature = "glue")]
+        let device = device.device();
+        device
     }
 
+    /// Polls the interface (through the glue, if there is one).
     pub fn poll(device: &mut Device, iface: &mut Interface, sockets: &mut SocketSet<'_>, now: Instant) {
+        #[cfg(feature = "glue")]
         device.poll(now, iface, sockets);
-    }
-
-    pub fn join(
-        device: &mut Device,
-        iface: &mut Interface,
-        now: Instant,
-        group: Ipv4Addr,
-    ) -> Result<bool, impl fmt::Display> {
-        device.join(iface, now, group)
-    }
-
-    pub fn leave(
-        device: &mut Device,
-        iface: &mut Interface,
-        now: Instant,
-        group: Ipv4Addr,
-    ) -> Result<bool, impl fmt::Display> {
-        device.leave(iface, now, group)
-    }
-
-    pub fn write_groups(device: &Device, _: &Interface, out: &mut impl Write) -> fmt::Result {
-        for (i, g) in device.groups().enumerate() {
-            write!(out, "{}{}", if i == 0 { "" } else { "," }, g.group)?;
-        }
-        Ok(())
-    }
-
-    pub fn write_stats(device: &Device, out: &mut impl Write) -> fmt::Result {
-        let d = device.stats();
-        let h = device.host().stats();
-        write!(
-            out,
-            " rx_filtered={} rx_igmp={} rx_malformed={} smoltcp_igmp_dropped={} tx_igmp={} nic_in_sync={} \
-             queries={} reports_heard={} suppressed={} reports_sent={} leaves_sent={} bad_ttl={} wrong_destination={}",
-            d.rx_filtered,
-            d.rx_igmp,
-            d.rx_malformed,
-            d.smoltcp_igmp_dropped,
-            d.tx_igmp,
-            device.nic_in_sync() as u8,
-            h.queries,
-            h.reports_heard,
-            h.suppressed,
-            h.reports_sent,
-            h.leaves_sent,
-            h.bad_ttl,
-            h.wrong_destination,
-        )
-    }
-}
-
-#[cfg(all(not(feature = "glue"), feature = "smoltcp-igmp"))]
-mod membership {
-    use core::fmt::{self, Write};
-    use core::net::Ipv4Addr;
-
-    use smoltcp::iface::{Interface, SocketSet};
-    use smoltcp::time::Instant;
-
-    use crate::nic::{Nic, NicStats};
-
-    pub type Device = Nic;
-
-    /// smoltcp programs no NIC filter: the NIC passes all multicast.
-    pub const PASS_ALL_MULTICAST: bool = true;
-
-    pub fn device(nic: Nic, _: [u8; 6]) -> Device {
-        nic
-    }
-
-    pub fn nic_stats(device: &Device) -> NicStats {
-        device.stats()
-    }
-
-    pub fn poll(device: &mut Device, iface: &mut Interface, sockets: &mut SocketSet<'_>, now: Instant) {
+        #[cfg(not(feature = "glue"))]
         iface.poll(now, device, sockets);
     }
 
-    pub fn join(_: &mut Device, iface: &mut Interface, _: Instant, group: Ipv4Addr) -> Result<bool, impl fmt::Display> {
-        let was = iface.has_multicast_group(group);
-        iface.join_multicast_group(group).map(|()| !was)
-    }
-
-    pub fn leave(
-        _: &mut Device,
+    /// Joins `group` (`join`) or leaves it; whether membership changed.
+    pub fn change(
+        device: &mut Device,
         iface: &mut Interface,
-        _: Instant,
+        now: Instant,
         group: Ipv4Addr,
+        join: bool,
     ) -> Result<bool, impl fmt::Display> {
-        let was = iface.has_multicast_group(group);
-        iface.leave_multicast_group(group).map(|()| was)
-    }
-
-    pub fn write_groups(_: &Device, iface: &Interface, out: &mut impl Write) -> fmt::Result {
-        // smoltcp cannot list its groups: probe the ones this firmware is told about.
-        let mut first = true;
-        for group in crate::GROUPS.split(',').filter_map(|g| g.trim().parse::<Ipv4Addr>().ok()) {
-            if iface.has_multicast_group(group) {
-                write!(out, "{}{group}", if first { "" } else { "," })?;
-                first = false;
+        #[cfg(feature = "glue")]
+        return if join { device.join(iface, now, group) } else { device.leave(iface, now, group) };
+        #[cfg(all(feature = "smoltcp-igmp", not(feature = "glue")))]
+        return {
+            let was = iface.has_multicast_group(group);
+            match join {
+                true => iface.join_multicast_group(group).map(|()| !was),
+                false => iface.leave_multicast_group(group).map(|()| was),
             }
+        };
+        #[cfg(not(any(feature = "glue", feature = "smoltcp-igmp")))]
+        return Err::<bool, _>("this build has no multicast");
+    }
+
+    /// The groups joined, comma-separated.
+    pub fn write_groups(device: &Device, iface: &Interface, out: &mut impl Write) -> fmt::Result {
+        #[cfg(feature = "glue")]
+        let groups = device.groups().map(|g| g.group);
+        // smoltcp cannot list its groups: probe the ones this firmware is told about.
+        #[cfg(all(feature = "smoltcp-igmp", not(feature = "glue")))]
+        let groups = crate::GROUPS
+            .split(',')
+            .filter_map(|g| g.trim().parse::<Ipv4Addr>().ok())
+            .filter(|g| iface.has_multicast_group(*g));
+        #[cfg(not(any(feature = "glue", feature = "smoltcp-igmp")))]
+        let groups = core::iter::empty::<Ipv4Addr>();
+        for (i, group) in groups.enumerate() {
+            write!(out, "{}{group}", if i == 0 { "" } else { "," })?;
         }
         Ok(())
     }
 
-    pub fn write_stats(_: &Device, _: &mut impl Write) -> fmt::Result {
-        Ok(())
-    }
-}
-
-#[cfg(not(any(feature = "glue", feature = "smoltcp-igmp")))]
-mod membership {
-    use core::fmt::{self, Write};
-    use core::net::Ipv4Addr;
-
-    use smoltcp::iface::{Interface, SocketSet};
-    use smoltcp::time::Instant;
-
-    use crate::nic::{Nic, NicStats};
-
-    pub type Device = Nic;
-
-    pub const PASS_ALL_MULTICAST: bool = false;
-
-    pub fn device(nic: Nic, _: [u8; 6]) -> Device {
-        nic
-    }
-
-    pub fn nic_stats(device: &Device) -> NicStats {
-        device.stats()
-    }
-
-    pub fn poll(device: &mut Device, iface: &mut Interface, sockets: &mut SocketSet<'_>, now: Instant) {
-        iface.poll(now, device, sockets);
-    }
-
-    pub fn join(_: &mut Device, _: &mut Interface, _: Instant, _: Ipv4Addr) -> Result<bool, impl fmt::Display> {
-        Err::<bool, _>("this build has no multicast")
-    }
-
-    pub fn leave(_: &mut Device, _: &mut Interface, _: Instant, _: Ipv4Addr) -> Result<bool, impl fmt::Display> {
-        Err::<bool, _>("this build has no multicast")
-    }
-
-    pub fn write_groups(_: &Device, _: &Interface, _: &mut impl Write) -> fmt::Result {
-        Ok(())
-    }
-
-    pub fn write_stats(_: &Device, _: &mut impl Write) -> fmt::Result {
+    /// The glue's and the Host's counters, as ` key=value` pairs (none without the glue).
+    pub fn write_stats(device: &Device, out: &mut impl Write) -> fmt::Result {
+        #[cfg(feature = "glue")]
+        {
+            let d = device.stats();
+            let h = device.host().stats();
+            write!(
+                out,
+                " rx_filtered={} rx_igmp={} rx_malformed={} smoltcp_igmp_dropped={} tx_igmp={} nic_in_sync={} \
+                 queries={} reports_heard={} suppressed={} reports_sent={} leaves_sent={} bad_ttl={} wrong_destination={}",
+                d.rx_filtered,
+                d.rx_igmp,
+                d.rx_malformed,
+                d.smoltcp_igmp_dropped,
+                d.tx_igmp,
+                device.nic_in_sync() as u8,
+                h.queries,
+                h.reports_heard,
+                h.suppressed,
+                h.reports_sent,
+                h.leaves_sent,
+                h.bad_ttl,
+                h.wrong_destination,
+            )?;
+        }
         Ok(())
     }
 }
@@ -303,34 +252,18 @@ impl App<'_> {
         membership::poll(&mut self.device, &mut self.iface, &mut self.sockets, now);
     }
 
-    fn join(&mut self, now: Instant, group: Ipv4Addr, reply: &mut Reply) {
-        match membership::join(&mut self.device, &mut self.iface, now, group) {
-            Ok(changed) => {
-                let _ = write!(reply, "ok {changed}");
-                hprintln!("joined {} (changed: {})", group, changed);
-            }
-            Err(e) => {
-                let _ = write!(reply, "err {e}");
-                hprintln!("join {} failed: {}", group, e);
-            }
-        }
-    }
-
-    fn leave(&mut self, now: Instant, group: Ipv4Addr, reply: &mut Reply) {
-        match membership::leave(&mut self.device, &mut self.iface, now, group) {
-            Ok(changed) => {
-                let _ = write!(reply, "ok {changed}");
-                hprintln!("left {} (changed: {})", group, changed);
-            }
-            Err(e) => {
-                let _ = write!(reply, "err {e}");
-                hprintln!("leave {} failed: {}", group, e);
-            }
-        }
+    /// Joins `group` (`join`) or leaves it; the reply (also logged) says whether
+    /// membership changed, or why it could not.
+    fn change(&mut self, now: Instant, group: Ipv4Addr, join: bool, reply: &mut Reply) {
+        let _ = match membership::change(&mut self.device, &mut self.iface, now, group, join) {
+            Ok(changed) => write!(reply, "ok {changed}"),
+            Err(e) => write!(reply, "err {e}"),
+        };
+        hprintln!("{} {}: {}", if join { "join" } else { "leave" }, group, reply.as_str());
     }
 
     fn write_stats(&self, out: &mut Reply) -> fmt::Result {
-        let NicStats { rx_frames, rx_errors, tx_frames } = membership::nic_stats(&self.device);
+        let NicStats { rx_frames, rx_errors, tx_frames } = membership::nic(&self.device).stats();
         write!(
             out,
             "rx_nic={rx_frames} rx_errors={rx_errors} tx_nic={tx_frames} echoed={} commands={}",
@@ -349,8 +282,8 @@ impl App<'_> {
         let arg = words.next();
         let group = arg.and_then(|a| a.parse::<Ipv4Addr>().ok());
         match (verb, group) {
-            ("join", Some(g)) => self.join(now, g, reply),
-            ("leave", Some(g)) => self.leave(now, g, reply),
+            ("join", Some(g)) => self.change(now, g, true, reply),
+            ("leave", Some(g)) => self.change(now, g, false, reply),
             ("stats", _) => {
                 let _ = self.write_stats(reply);
                 hprintln!("stats: {}", reply.as_str());
@@ -458,6 +391,10 @@ fn main() -> ! {
         udp::PacketBuffer::new(&mut COMMAND_RX_META[..], &mut COMMAND_RX[..]),
         udp::PacketBuffer::new(&mut COMMAND_TX_META[..], &mut COMMAND_TX[..]),
     );
+    // The echo socket sends to groups only: TTL 1, the default RFC 1112 §6.1 gives
+    // multicast (one link; a router forwards nothing with TTL 1). smoltcp's sockets
+    // default to 64, for unicast, as the command socket keeps.
+    echo.set_hop_limit(Some(1));
     if echo.bind(ECHO_PORT).is_err() || command.bind(COMMAND_PORT).is_err() {
         panic!("cannot bind the UDP sockets");
     }
@@ -470,7 +407,7 @@ fn main() -> ! {
     for group in GROUPS.split(',').map(str::trim).filter(|g| !g.is_empty()) {
         let mut reply = Reply::new();
         match group.parse::<Ipv4Addr>() {
-            Ok(g) => app.join(now, g, &mut reply),
+            Ok(g) => app.change(now, g, true, &mut reply),
             Err(_) => hprintln!("MCAST_GROUPS: not an address: {}", group),
         }
     }

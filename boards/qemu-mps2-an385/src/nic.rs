@@ -204,6 +204,14 @@ impl phy::TxToken for TxToken<'_> {
     }
 }
 
+/// The raw value of the 25 MHz free-running counter, which counts from the chip's reset.
+/// Where a boot reads it depends on everything before that took a variable time: the
+/// PHY coming up, the semihosting output, the host's clock under QEMU.
+#[cfg_attr(not(feature = "glue"), allow(dead_code))] // the seed of the glue's Host
+pub fn free_running() -> u32 {
+    read(FREE_RUN)
+}
+
 /// Milliseconds since the NIC's reset, from its 25 MHz free-running counter (which wraps
 /// every 171 s: call `now` more often than that).
 pub struct Clock {

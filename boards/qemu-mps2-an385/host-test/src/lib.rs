@@ -320,6 +320,8 @@ pub struct Udp {
     pub src_ip: Ipv4Addr,
     /// IPv4 destination.
     pub dst_ip: Ipv4Addr,
+    /// IPv4 time to live.
+    pub ttl: u8,
     /// UDP source port.
     pub src_port: u16,
     /// UDP destination port.
@@ -401,6 +403,7 @@ pub fn parse_udp(frame: &[u8]) -> Option<Udp> {
         dst_mac: MacAddr(frame[..6].try_into().ok()?),
         src_ip: ip.src_addr,
         dst_ip: ip.dst_addr,
+        ttl: ip.ttl,
         src_port: u16::from_be_bytes([udp[0], udp[1]]),
         dst_port: u16::from_be_bytes([udp[2], udp[3]]),
         payload: udp[8..].to_vec(),

@@ -188,6 +188,8 @@ fn datagrams_for_the_joined_group_arrive_and_are_echoed() {
         assert_eq!((echo.src_mac, echo.dst_mac), (FIRMWARE_MAC, g(BOOT_GROUP).to_mac()));
         assert_eq!((echo.src_ip, echo.dst_ip), (FIRMWARE_IP, group));
         assert_eq!(echo.src_port, ECHO_PORT);
+        // RFC 1112 §6.1: multicast leaves with TTL 1 unless the application asks for more.
+        assert_eq!(echo.ttl, 1, "the echo's TTL");
     }
     assert_eq!(Board::counter(&board.stats(), "echoed"), 3);
 }
@@ -266,6 +268,39 @@ fn malformed_igmp_is_counted_and_ignored() {
     board.send(&query);
     let answered = board.wait_for(ms(1_000) + SLACK, |r| r.igmp().is_some()).expect("a report");
     assert_eq!(answered.igmp().unwrap().igmp, Message::V2Report { group: g(BOOT_GROUP) });
+}
+
+/// Boots, joins four more groups by command, and returns the delay of each group's
+/// unsolicited repeat after its first report (random, up to the firmware's 1 s), the
+/// boot group's first.
+fn repeat_delays() -> Vec<Duration> {
+    let groups = [BOOT_GROUP, "239.9.9.1", "239.9.9.2", "239.9.9.3", "239.9.9.4"];
+    let mut board = Board::boot();
+    for group in &groups[1..] {
+        assert_eq!(board.command(&format!("join {group}")), "ok true");
+    }
+    board.collect(ms(1_000) + SLACK);
+    let reported = reports(&board.log);
+    groups
+        .iter()
+        .map(|group| {
+            let times: Vec<Duration> = reported.iter().filter(|(_, r)| *r == g(group)).map(|(at, _)| *at).collect();
+            assert_eq!(times.len(), 2, "{group}: a report and one repeat, got {times:?}");
+            times[1] - times[0]
+        })
+        .collect()
+}
+
+#[test]
+fn two_boots_pick_different_report_delays() {
+    require_qemu!();
+    let first = repeat_delays();
+    let second = repeat_delays();
+    // One seed gives one sequence of delays: every boot would repeat the same five, give
+    // or take a few milliseconds of scheduling. From different seeds, five pairs of
+    // delays uniform in (0, 1 s] all within 50 ms of each other happen once in 100 000.
+    let alike = first.iter().zip(&second).filter(|(a, b)| a.abs_diff(**b) <= ms(50)).count();
+    assert!(alike < first.len(), "both boots picked the same delays: {first:?} and {second:?}");
 }
 
 #[test]

@@ -117,30 +117,24 @@ mod type_sizes {
     use mcast::filter::FilterSet;
     use mcast::membership::{Host, Querier};
 
-    #[used]
-    #[unsafe(no_mangle)]
-    static mut SIZE_OF_HOST_1: MaybeUninit<Host<1>> = MaybeUninit::uninit();
-    #[used]
-    #[unsafe(no_mangle)]
-    static mut SIZE_OF_HOST_2: MaybeUninit<Host<2>> = MaybeUninit::uninit();
-    #[used]
-    #[unsafe(no_mangle)]
-    static mut SIZE_OF_HOST_8: MaybeUninit<Host<8>> = MaybeUninit::uninit();
-    #[used]
-    #[unsafe(no_mangle)]
-    static mut SIZE_OF_HOST_64: MaybeUninit<Host<64>> = MaybeUninit::uninit();
-    #[used]
-    #[unsafe(no_mangle)]
-    static mut SIZE_OF_QUERIER_1: MaybeUninit<Querier<1>> = MaybeUninit::uninit();
-    #[used]
-    #[unsafe(no_mangle)]
-    static mut SIZE_OF_QUERIER_2: MaybeUninit<Querier<2>> = MaybeUninit::uninit();
-    #[used]
-    #[unsafe(no_mangle)]
-    static mut SIZE_OF_FILTER_SET_1: MaybeUninit<FilterSet<1>> = MaybeUninit::uninit();
-    #[used]
-    #[unsafe(no_mangle)]
-    static mut SIZE_OF_FILTER_SET_2: MaybeUninit<FilterSet<2>> = MaybeUninit::uninit();
+    macro_rules! size_of {
+        ($($name:ident: $type:ty),* $(,)?) => {$(
+            #[used]
+            #[unsafe(no_mangle)]
+            static mut $name: MaybeUninit<$type> = MaybeUninit::uninit();
+        )*};
+    }
+
+    size_of! {
+        SIZE_OF_HOST_1: Host<1>,
+        SIZE_OF_HOST_2: Host<2>,
+        SIZE_OF_HOST_8: Host<8>,
+        SIZE_OF_HOST_64: Host<64>,
+        SIZE_OF_QUERIER_1: Querier<1>,
+        SIZE_OF_QUERIER_2: Querier<2>,
+        SIZE_OF_FILTER_SET_1: FilterSet<1>,
+        SIZE_OF_FILTER_SET_2: FilterSet<2>,
+    }
 }
 
 #[entry]
