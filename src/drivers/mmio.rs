@@ -1,8 +1,9 @@
 //! [`Mmio`]: [`Registers`] over a memory-mapped register block, with volatile 32-bit
 //! accesses.
 //!
-//! This is the only module of the crate that uses `unsafe`. Its whole obligation is in
-//! [`Mmio::new`]: the caller vouches for the block, and every access after that stays
+//! This is the only module of the `no_std` crate that uses `unsafe` (the other is the
+//! operating-system sockets' system calls, `socket::linux` and `socket::windows`, with
+//! feature `socket`). Its whole obligation is in [`Mmio::new`]: the caller vouches for the block, and every access after that stays
 //! inside it.
 
 use core::ptr;

@@ -9,8 +9,8 @@
 //!
 //! The memory-mapped drivers talk to the chip through the small [`Registers`] trait, so
 //! they run unchanged over [`mmio::Mmio`] on the target, over a PAC or HAL the
-//! application already has, and over a fake register file in tests. [`mmio`] is the only
-//! module of the crate with `unsafe` code.
+//! application already has, and over a fake register file in tests. [`mmio`] holds the
+//! drivers' only `unsafe` code.
 //!
 //! Each driver only touches the registers of the multicast filter (and reads, never
 //! changes, the bits of a shared control register that are not its business), so it
