@@ -26,8 +26,8 @@ use crate::addr::MacAddr;
 /// The reflected CRC-32 polynomial (IEEE 802.3), bit-reversed form of 0x04C11DB7.
 const POLY_REFLECTED: u32 = 0xEDB8_8320;
 
-/// One step of the reflected CRC for each value of a nibble: 16 entries (64 octets),
-/// where a byte-wise table takes 1 KiB of a firmware's flash. Two look-ups per octet.
+/// One step of the reflected CRC for each value of a nibble, two look-ups per octet: a
+/// 16-entry table for code size (docs/BENCHMARKS.md, "Code size").
 const CRC_NIBBLE: [u32; 16] = crc_nibble_table();
 
 const fn crc_nibble_table() -> [u32; 16] {
@@ -267,8 +267,7 @@ impl HashScheme {
     /// past the last register.
     pub const fn register_value(self, bins: u64, register: u8) -> u32 {
         let mut value = 0u32;
-        // Shifted one bin at a time: a shift of a `u64` by a variable amount is a library
-        // call on 32-bit Arm.
+        // One constant shift at a time, for code size (docs/BENCHMARKS.md, "Code size").
         let mut rest = bins;
         let mut bin = 0u8;
         while bin < 64 {

@@ -306,8 +306,7 @@ fn is_igmp(frame: &[u8]) -> bool {
 /// convert with this.
 impl From<SmolInstant> for Instant {
     fn from(t: SmolInstant) -> Instant {
-        // The unsigned 64-bit division this needs on 32-bit targets is linked anyway:
-        // the IGMP code of smoltcp's `multicast` feature uses it.
+        // A `u64` division, which smoltcp links anyway (docs/BENCHMARKS.md, "Code size").
         Instant::from_millis(u64::try_from(t.total_micros()).map_or(0, |micros| micros / 1000))
     }
 }

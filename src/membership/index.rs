@@ -13,8 +13,7 @@ pub(super) const BUCKETS: usize = 128;
 /// Where each bucket's entries are in the table: bucket `b` is
 /// `entries[bounds[b]..bounds[b + 1]]`, and `bounds[0]` is always 0.
 ///
-/// Aligned to 8 (docs/BENCHMARKS.md, "Code size": clearing 2-aligned memory links a
-/// memset of its own on Arm).
+/// Aligned to 8 for code size (docs/BENCHMARKS.md, "Code size").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(align(8))]
 pub(super) struct Bounds(pub(super) [u16; BUCKETS + 1]);

@@ -117,9 +117,8 @@ pub const V2_FRAME_LEN: usize =
 const V2_IP_HEADER_LEN: usize = ipv4::MIN_HEADER_LEN + ipv4::ROUTER_ALERT.len();
 
 /// What every IGMPv1 or IGMPv2 frame has in common (the EtherType, the IPv4 header but
-/// its addresses and checksum), which [`build_v2`] copies and completes. Starting from a
-/// copy rather than a zeroed array leaves no byte array to clear, which on Arm links a
-/// memset entry point of its own (about 200 bytes of flash).
+/// its addresses and checksum), which [`build_v2`] copies and completes: a copy, not a
+/// zeroed array, for code size (docs/BENCHMARKS.md, "Code size").
 const V2_TEMPLATE: [u8; V2_FRAME_LEN] = {
     let mut f = [0u8; V2_FRAME_LEN];
     let [t0, t1] = EtherType::IPV4.0.to_be_bytes();

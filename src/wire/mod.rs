@@ -100,8 +100,7 @@ impl core::error::Error for Error {}
 pub type Result<T> = core::result::Result<T, Error>;
 
 /// The octets of a field of a checked view, or zeros if `data` lacks them, which
-/// `new_checked` made sure it does not: an accessor that cannot panic has no panic path
-/// to link.
+/// `new_checked` made sure it does not: no panic path (docs/BENCHMARKS.md, "Code size").
 #[inline]
 fn field<const K: usize>(data: &[u8], range: Range<usize>) -> [u8; K] {
     data.get(range).and_then(|b| <[u8; K]>::try_from(b).ok()).unwrap_or([0; K])
