@@ -27,11 +27,6 @@ pub use ipv4::{Packet as Ipv4Packet, Repr as Ipv4Repr};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
-// Aligned like a group address, so that in a `Result<igmp::Message>` the error lies
-// exactly where the group of a v1/v2 message does (both 4 bytes, after the tag): a
-// caller that receives either then moves one 32-bit word, not pieces of one that the
-// processor cannot forward from the stores that wrote them.
-#[repr(align(4))]
 pub enum Error {
     /// The buffer ends before a header, field or list it must hold.
     Truncated,
