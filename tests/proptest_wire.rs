@@ -336,8 +336,12 @@ fn walk_ipv4_packet(data: &[u8]) {
     assert_eq!(ip.payload().len(), usize::from(ip.total_len()) - header_len);
     let option_octets: usize = ip.options().map(|o| 2 + o.data.len()).sum();
     assert!(option_octets <= header_len - ipv4::MIN_HEADER_LEN);
-    if ip.router_alert().is_some() {
-        assert!(ip.options().any(|o| o.kind == 0x94 && o.data.len() == 2));
+    if let Some(value) = ip.router_alert() {
+        let value = value.to_be_bytes();
+        assert!(ip.options().any(|o| o.kind == 0x94 && o.data.len() >= 2 && o.data[..2] == value));
+    }
+    for option in ip.options().filter(|o| o.kind == 0x94) {
+        assert!(option.data.len() >= 2, "a Router Alert shorter than 4 octets passed the check");
     }
     let _ = ipv4::Repr::parse(&ip);
 }
@@ -546,6 +550,47 @@ proptest! {
         prop_assert_eq!(ipv4::Repr::parse(&packet), Ok(repr));
 
         prop_assert_eq!(repr.emit(&mut vec![0u8; header_len - 1]), Err(Error::BufferTooSmall));
+    }
+
+    /// A Router Alert of any length from 4 octets on and any value: the datagram is
+    /// well formed, and only the value 0 is the alert (as Linux reads it). Shorter ones
+    /// are malformed.
+    #[test]
+    fn router_alert_of_any_length_and_value(
+        (repr, payload) in any_repr_and_payload(),
+        words in 1usize..=10,
+        value in prop_oneof![Just(0u16), any::<u16>()],
+        fill in any::<u8>(),
+    ) {
+        let option_len = 4 * words;
+        let header_len = 20 + option_len;
+        let mut buf = vec![0u8; header_len + payload.len()];
+        ipv4::Repr { router_alert: false, ..repr }.emit(&mut buf).expect("emit");
+        buf[0] = 0x40 | (header_len / 4) as u8;
+        buf[2..4].copy_from_slice(&((header_len + payload.len()) as u16).to_be_bytes());
+        buf[20] = 0x94;
+        buf[21] = option_len as u8;
+        buf[22..24].copy_from_slice(&value.to_be_bytes());
+        buf[24..header_len].fill(fill);
+        buf[header_len..].copy_from_slice(&payload);
+        buf[10..12].fill(0);
+        let sum = checksum::compute(&buf[..header_len]);
+        buf[10..12].copy_from_slice(&sum.to_be_bytes());
+
+        let packet = ipv4::Packet::new_checked(&buf[..]).expect("checked");
+        prop_assert_eq!(packet.router_alert(), Some(value));
+        let parsed = ipv4::Repr::parse(&packet).expect("parse");
+        prop_assert_eq!(parsed, ipv4::Repr { router_alert: value == 0, ..repr });
+        walk_ipv4_packet(&buf);
+
+        for short in 2..4u8 {
+            let mut bad = buf.clone();
+            bad[21] = short;
+            bad[10..12].fill(0);
+            let sum = checksum::compute(&bad[..header_len]);
+            bad[10..12].copy_from_slice(&sum.to_be_bytes());
+            prop_assert_eq!(ipv4::Packet::new_checked(&bad[..]).err(), Some(Error::BadOption));
+        }
     }
 
     // --- Parsers never panic ---------------------------------------------------------------

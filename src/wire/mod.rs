@@ -44,7 +44,7 @@ pub enum Error {
     /// The IPv4 total length is shorter than the header or longer than the buffer holds.
     BadTotalLength,
     /// An IPv4 option is malformed: a length below 2, past the end of the header, or a
-    /// Router Alert option whose length is not 4.
+    /// Router Alert option shorter than 4 octets.
     BadOption,
     /// The IP version field is not 4.
     UnsupportedVersion,
