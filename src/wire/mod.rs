@@ -18,7 +18,7 @@ pub mod ipv4;
 use core::fmt;
 use core::ops::Range;
 
-pub use ethernet::{EtherType, Frame as EthernetFrame, Repr as EthernetRepr};
+pub use ethernet::{EtherType, Frame as EthernetFrame, Repr as EthernetRepr, VlanTag};
 pub use frame::Frame;
 pub use igmp::{Message as IgmpMessage, Packet as IgmpPacket};
 pub use ipv4::{Packet as Ipv4Packet, Repr as Ipv4Repr};
