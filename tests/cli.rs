@@ -166,9 +166,69 @@ frame 1 (46 octets)
     let o = mcast(&["decode", "--json", &frame]);
     assert_eq!(
         stdout(&o),
-        r#"{"frame":1,"len":46,"ethernet":{"dst":"01:00:5e:01:02:03","src":"22:44:6f:0d:33:e4","ethertype":2048},"ipv4":{"src":"10.99.0.1","dst":"239.1.2.3","ttl":1,"tos":192,"ident":0,"dont_fragment":true,"router_alert":true,"protocol":2,"payload_len":8},"igmp":{"type":"v2-report","summary":"IGMPv2 report 239.1.2.3","group":"239.1.2.3"}}
+        r#"{"frame":1,"len":46,"ethernet":{"dst":"01:00:5e:01:02:03","src":"22:44:6f:0d:33:e4","ethertype":2048,"vlan":[],"mac_mismatch":false},"ipv4":{"src":"10.99.0.1","dst":"239.1.2.3","ttl":1,"tos":192,"ident":0,"dont_fragment":true,"router_alert":true,"router_alert_value":0,"protocol":2,"payload_len":8},"igmp":{"type":"v2-report","summary":"IGMPv2 report 239.1.2.3","group":"239.1.2.3"}}
 "#
     );
+}
+
+#[test]
+fn decode_shows_vlan_tags_a_mac_mismatch_and_an_odd_router_alert() {
+    let query = common::golden_frame("IGMPv2 general query");
+    // The query at a station's own MAC (a Wi-Fi access point converts multicast to
+    // unicast), and at the broadcast MAC.
+    let mut unicast = query.clone();
+    unicast[..6].copy_from_slice(&[0x02, 0, 0, 0, 0, 2]);
+    let mut broadcast = query.clone();
+    broadcast[..6].fill(0xff);
+    // The query under an 802.1ad tag (VLAN 100) and an 802.1Q tag (priority 5, VLAN 10).
+    let mut tagged = query.clone();
+    tagged.splice(12..12, [0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0xa0, 0x0a]);
+    // The kernel's report with Router Alert value 1 (header checksum fixed).
+    let mut odd_alert = common::golden_frame("IGMPv2 report");
+    odd_alert[24..26].copy_from_slice(&[0xe8, 0xae]);
+    odd_alert[37] = 1;
+    let o = mcast(&["decode", &hex(&unicast), &hex(&broadcast), &hex(&tagged), &hex(&odd_alert)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "\
+frame 1 (46 octets)
+  ethernet  86:90:1d:bc:8f:73 > 02:00:00:00:00:02, type 0x0800, not the group's MAC 01:00:5e:00:00:01 (unicast)
+  ipv4      0.0.0.0 > 224.0.0.1, ttl 1, tos 0xc0, id 0, DF, router alert, protocol 2, payload 8 octets
+  igmp      IGMPv2 query general, max resp 2.0 s
+frame 2 (46 octets)
+  ethernet  86:90:1d:bc:8f:73 > ff:ff:ff:ff:ff:ff, type 0x0800, not the group's MAC 01:00:5e:00:00:01 (broadcast)
+  ipv4      0.0.0.0 > 224.0.0.1, ttl 1, tos 0xc0, id 0, DF, router alert, protocol 2, payload 8 octets
+  igmp      IGMPv2 query general, max resp 2.0 s
+frame 3 (54 octets)
+  ethernet  86:90:1d:bc:8f:73 > 01:00:5e:00:00:01, 802.1ad vlan 100, 802.1Q vlan 10 priority 5, type 0x0800
+  ipv4      0.0.0.0 > 224.0.0.1, ttl 1, tos 0xc0, id 0, DF, router alert, protocol 2, payload 8 octets
+  igmp      IGMPv2 query general, max resp 2.0 s
+frame 4 (46 octets)
+  ethernet  22:44:6f:0d:33:e4 > 01:00:5e:01:02:03, type 0x0800
+  ipv4      10.99.0.1 > 239.1.2.3, ttl 1, tos 0xc0, id 0, DF, router alert value 1 (not the alert), protocol 2, payload 8 octets
+  igmp      IGMPv2 report 239.1.2.3
+"
+    );
+    let o = mcast(&["decode", "--json", &hex(&unicast), &hex(&tagged), &hex(&odd_alert)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(
+        lines[0].contains(
+            r#""ethernet":{"dst":"02:00:00:00:00:02","src":"86:90:1d:bc:8f:73","ethertype":2048,"vlan":[],"mac_mismatch":true}"#
+        ),
+        "{out}"
+    );
+    assert!(
+        lines[1].contains(
+            r#""ethernet":{"dst":"01:00:5e:00:00:01","src":"86:90:1d:bc:8f:73","ethertype":2048,"vlan":[{"tpid":34984,"id":100,"priority":0,"drop_eligible":false},{"tpid":33024,"id":10,"priority":5,"drop_eligible":false}],"mac_mismatch":false}"#
+        ),
+        "{out}"
+    );
+    assert!(lines[2].contains(r#""router_alert":false,"router_alert_value":1,"#), "{out}");
+    assert!(lines[0].contains(r#""router_alert":true,"router_alert_value":0,"#), "{out}");
 }
 
 #[test]

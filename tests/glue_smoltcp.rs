@@ -563,6 +563,110 @@ fn a_group_specific_query_sent_to_all_systems_is_answered() {
     net.assert_only_our_igmp();
 }
 
+/// A general query from 10.0.0.1 (Max Resp 1 s) in a frame to `dst`, with the VLAN tag
+/// octets `tags` after the source MAC.
+fn query_to(dst: MacAddr, tags: &[u8]) -> Vec<u8> {
+    let f = Frame::new(Message::V2Query { max_resp: 10, group: None }, mac(250), ip(1));
+    let mut buf = vec![0u8; f.buffer_len()];
+    f.emit(&mut buf).unwrap();
+    buf[..6].copy_from_slice(&dst.0);
+    buf.splice(12..12, tags.iter().copied());
+    buf
+}
+
+#[test]
+fn a_query_to_the_stations_own_mac_or_broadcast_is_answered() {
+    // Wi-Fi access points convert multicast to unicast: the querier's general query
+    // reaches each station at its own MAC.
+    let mut net = Net::<HashNic>::new(None);
+    let lan = net.lan.clone();
+    let a = net.add(2, Some(ip(2)), hash_nic(&lan));
+    net.nodes[a].join(0, "239.1.2.3").unwrap();
+    net.run_until(12_000);
+    for (i, dst) in [mac(2), MacAddr::BROADCAST].into_iter().enumerate() {
+        let start = 12_000 + 2_000 * i as u64;
+        net.run_until(start);
+        net.inject(query_to(dst, &[]));
+        net.run_until(start + 2_000);
+        let reports = reports_of(&net.igmp_from(net.nodes[a].port, start));
+        assert_eq!(reports.len(), 1, "query to {dst}: {reports:?}");
+        assert!(reports[0].0 > start && reports[0].0 <= start + 1_000, "within Max Resp: {reports:?}");
+    }
+    let node = &net.nodes[a];
+    assert_eq!(node.dev.host().stats().queries, 2);
+    assert_eq!(node.dev.stats().rx_igmp, 2);
+    assert_eq!(node.dev.stats().rx_malformed, 0);
+
+    // A query at another station's MAC, which a NIC in promiscuous mode passes, is not
+    // for us.
+    let port = net.nodes[a].port;
+    net.lan.borrow_mut().ports[port].rx.push_back(query_to(mac(3), &[]));
+    net.run_until(18_000);
+    let node = &net.nodes[a];
+    assert_eq!(reports_of(&net.igmp_from(node.port, 16_000)), []);
+    assert_eq!(node.dev.stats().rx_not_ours, 1);
+    assert_eq!(node.dev.host().stats().queries, 2);
+    assert_eq!(node.dev.stats().rx_malformed, 0);
+    net.assert_only_our_igmp();
+}
+
+#[test]
+fn a_report_to_the_stations_own_mac_is_refused() {
+    // Linux heeds reports only at a multicast or broadcast link destination: a report
+    // to our MAC neither suppresses ours nor counts as heard.
+    let mut net = Net::<HashNic>::new(None);
+    let lan = net.lan.clone();
+    let a = net.add(2, Some(ip(2)), hash_nic(&lan));
+    net.nodes[a].join(0, "239.1.2.3").unwrap();
+    net.run_until(12_000);
+    let f = Frame::new(Message::V2Report { group: g("239.1.2.3") }, mac(250), ip(9));
+    let mut report = vec![0u8; f.buffer_len()];
+    f.emit(&mut report).unwrap();
+    report[..6].copy_from_slice(&mac(2).0);
+    net.inject(query_to(GroupAddr::ALL_SYSTEMS.to_mac(), &[]));
+    net.inject(report);
+    net.run_until(14_000);
+    let node = &net.nodes[a];
+    assert_eq!(reports_of(&net.igmp_from(node.port, 12_000)).len(), 1, "ours went out all the same");
+    assert_eq!(node.dev.host().stats().reports_heard, 0);
+    assert_eq!(node.dev.host().stats().suppressed, 0);
+    assert_eq!(node.dev.stats().rx_malformed, 1);
+    net.assert_only_our_igmp();
+}
+
+#[test]
+fn a_priority_tagged_query_is_answered_and_one_for_a_vlan_is_not() {
+    let mut net = Net::<HashNic>::new(None);
+    let lan = net.lan.clone();
+    let a = net.add(2, Some(ip(2)), hash_nic(&lan));
+    net.nodes[a].join(0, "239.1.2.3").unwrap();
+    net.run_until(12_000);
+    let all_systems = GroupAddr::ALL_SYSTEMS.to_mac();
+    // 802.1Q VLAN 10, 802.1ad VLAN 100 over 802.1Q VLAN 10, and VLAN 10 under a
+    // priority tag: another network's queries, which an untagged interface must not
+    // answer.
+    net.inject(query_to(all_systems, &[0x81, 0x00, 0x00, 0x0a]));
+    net.inject(query_to(all_systems, &[0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x00, 0x0a]));
+    net.inject(query_to(all_systems, &[0x81, 0x00, 0xc0, 0x00, 0x81, 0x00, 0x00, 0x0a]));
+    net.run_until(14_000);
+    assert_eq!(reports_of(&net.igmp_from(net.nodes[a].port, 12_000)), []);
+    assert_eq!(net.nodes[a].dev.host().stats().queries, 0);
+    assert_eq!(net.nodes[a].dev.stats().rx_tagged, 3);
+    // A priority tag (VLAN 0, priority 6) names no VLAN: the frame is the untagged
+    // network's.
+    net.inject(query_to(all_systems, &[0x81, 0x00, 0xc0, 0x00]));
+    net.run_until(16_000);
+    let reports = reports_of(&net.igmp_from(net.nodes[a].port, 14_000));
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert!(reports[0].0 > 14_000 && reports[0].0 <= 15_000, "within Max Resp: {reports:?}");
+    let node = &net.nodes[a];
+    assert_eq!(node.dev.host().stats().queries, 1);
+    assert_eq!(node.dev.stats().rx_igmp, 1);
+    assert_eq!(node.dev.stats().rx_tagged, 3);
+    assert_eq!(node.dev.stats().rx_malformed, 0);
+    net.assert_only_our_igmp();
+}
+
 #[test]
 fn a_leave_is_sent_to_all_routers_and_the_querier_forgets_the_group() {
     let mut net = Net::new(Some(fast_querier()));

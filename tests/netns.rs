@@ -198,7 +198,7 @@ fn the_kernels_igmp_reports_are_captured_and_decoded() {
     assert!(report.contains(header), "{report}");
     assert!(
         report.contains(
-            r#""ipv4":{"src":"10.99.0.1","dst":"239.1.2.3","ttl":1,"tos":192,"ident":0,"dont_fragment":true,"router_alert":true,"protocol":2,"payload_len":8},"igmp":{"type":"v2-report","summary":"IGMPv2 report 239.1.2.3","group":"239.1.2.3"}}"#
+            r#""ipv4":{"src":"10.99.0.1","dst":"239.1.2.3","ttl":1,"tos":192,"ident":0,"dont_fragment":true,"router_alert":true,"router_alert_value":0,"protocol":2,"payload_len":8},"igmp":{"type":"v2-report","summary":"IGMPv2 report 239.1.2.3","group":"239.1.2.3"}}"#
         ),
         "{report}"
     );

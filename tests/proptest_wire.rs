@@ -61,6 +61,24 @@ fn any_mac() -> impl Strategy<Value = MacAddr> {
     any::<[u8; 6]>().prop_map(MacAddr)
 }
 
+fn vlan_tag() -> impl Strategy<Value = ethernet::VlanTag> {
+    let tpid = prop_oneof![
+        Just(ethernet::EtherType::VLAN),
+        Just(ethernet::EtherType::SERVICE_VLAN),
+        Just(ethernet::EtherType::QINQ_9100)
+    ];
+    (tpid, any::<u16>()).prop_map(|(tpid, tci)| ethernet::VlanTag { tpid, tci })
+}
+
+/// No tag, one, or two (outermost first).
+fn vlan_tags() -> impl Strategy<Value = [Option<ethernet::VlanTag>; 2]> {
+    prop_oneof![
+        Just([None, None]),
+        vlan_tag().prop_map(|t| [Some(t), None]),
+        (vlan_tag(), vlan_tag()).prop_map(|(a, b)| [Some(a), Some(b)]),
+    ]
+}
+
 /// Every record type, including unknown values. An unknown value in 1..=6 would parse
 /// back as the named type, so `Unknown` only carries values outside that range.
 fn record_type() -> impl Strategy<Value = RecordType> {
@@ -336,8 +354,12 @@ fn walk_ipv4_packet(data: &[u8]) {
     assert_eq!(ip.payload().len(), usize::from(ip.total_len()) - header_len);
     let option_octets: usize = ip.options().map(|o| 2 + o.data.len()).sum();
     assert!(option_octets <= header_len - ipv4::MIN_HEADER_LEN);
-    if ip.router_alert().is_some() {
-        assert!(ip.options().any(|o| o.kind == 0x94 && o.data.len() == 2));
+    if let Some(value) = ip.router_alert() {
+        let value = value.to_be_bytes();
+        assert!(ip.options().any(|o| o.kind == 0x94 && o.data.len() >= 2 && o.data[..2] == value));
+    }
+    for option in ip.options().filter(|o| o.kind == 0x94) {
+        assert!(option.data.len() >= 2, "a Router Alert shorter than 4 octets passed the check");
     }
     let _ = ipv4::Repr::parse(&ip);
 }
@@ -410,16 +432,32 @@ proptest! {
     // --- Whole frames ------------------------------------------------------------------
 
     #[test]
-    fn frame_round_trips(owned in any_message(), src_mac in any_mac(), src_addr in any_ipv4()) {
+    fn frame_round_trips(
+        owned in any_message(),
+        src_mac in any_mac(),
+        src_addr in any_ipv4(),
+        vlan in vlan_tags(),
+    ) {
         let records = owned.records();
         let msg = owned.message(&records);
-        let f = Frame::new(msg, src_mac, src_addr);
+        let untagged = Frame::new(msg, src_mac, src_addr);
+        let f = Frame { vlan, ..untagged };
+        let tags = vlan.iter().flatten().count();
         let len = f.buffer_len();
-        prop_assert_eq!(len, ethernet::HEADER_LEN + 24 + owned.wire_len());
+        prop_assert_eq!(len, ethernet::HEADER_LEN + 4 * tags + 24 + owned.wire_len());
 
         let mut buf = vec![0u8; len];
         prop_assert_eq!(f.emit(&mut buf), Ok(len));
-        prop_assert_eq!(frame::build(&msg, src_mac, src_addr, &mut vec![0u8; len]), Ok(len));
+        let mut plain = vec![0u8; untagged.buffer_len()];
+        prop_assert_eq!(frame::build(&msg, src_mac, src_addr, &mut plain), Ok(untagged.buffer_len()));
+        // The tags sit between the source MAC and the EtherType; nothing else moves.
+        prop_assert_eq!(&buf[..12], &plain[..12]);
+        prop_assert_eq!(&buf[12 + 4 * tags..], &plain[12..]);
+        for (i, tag) in vlan.iter().flatten().enumerate() {
+            let at = 12 + 4 * i;
+            prop_assert_eq!(&buf[at..at + 2], &tag.tpid.0.to_be_bytes()[..]);
+            prop_assert_eq!(&buf[at + 2..at + 4], &tag.tci.to_be_bytes()[..]);
+        }
 
         let parsed = Frame::parse(&buf);
         prop_assert_eq!(parsed, Ok(f));
@@ -435,7 +473,7 @@ proptest! {
         prop_assert_eq!(parsed.ipv4.payload_len, owned.wire_len());
         prop_assert_eq!(parsed.igmp, msg);
 
-        let ip = ipv4::Packet::new_checked(&buf[ethernet::HEADER_LEN..]).expect("checked");
+        let ip = ipv4::Packet::new_checked(&buf[ethernet::HEADER_LEN + 4 * tags..]).expect("checked");
         prop_assert!(ip.verify_checksum());
         prop_assert_eq!(ip.ttl(), 1);
         prop_assert_eq!(ip.router_alert(), Some(0));
@@ -445,9 +483,38 @@ proptest! {
         prop_assert_eq!(f.emit(&mut vec![0u8; len - 1]), Err(Error::BufferTooSmall));
     }
 
+    /// At a unicast MAC or the broadcast MAC, a query parses (flagged) and every other
+    /// message is refused.
+    #[test]
+    fn only_queries_are_accepted_at_a_unicast_or_the_broadcast_mac(
+        owned in any_message(),
+        src_mac in any_mac(),
+        src_addr in any_ipv4(),
+        unicast in any_mac(),
+        broadcast in any::<bool>(),
+        vlan in vlan_tags(),
+    ) {
+        let records = owned.records();
+        let msg = owned.message(&records);
+        let mut dst = unicast;
+        dst.0[0] &= !1;
+        let dst = if broadcast { MacAddr::BROADCAST } else { dst };
+        let mut f = Frame { vlan, ..Frame::new(msg, src_mac, src_addr) };
+        f.ethernet.dst = dst;
+        let mut buf = vec![0u8; f.buffer_len()];
+        f.emit(&mut buf).expect("emit");
+        let parsed = Frame::parse(&buf);
+        if msg.query().is_some() {
+            prop_assert_eq!(parsed, Ok(Frame { mac_mismatch: true, ..f }));
+        } else {
+            prop_assert_eq!(parsed, Err(Error::MacMismatch));
+        }
+    }
+
     /// Flipping any one bit of a valid frame is detected, except in the Ethernet source
     /// address, which no layer checks:
-    /// - destination MAC: it no longer maps from the multicast IPv4 destination;
+    /// - destination MAC: it no longer maps from the multicast IPv4 destination (a
+    ///   query whose group bit is cleared is accepted at that unicast MAC, flagged);
     /// - EtherType: no longer IPv4;
     /// - IPv4 header: the header checksum catches every single-bit error (a one's
     ///   complement sum changes by ±2^k, never by a multiple of 0xffff), unless a length
@@ -475,6 +542,13 @@ proptest! {
 
         let result = Frame::parse(&buf);
         match at {
+            0 if mask == 1 && msg.query().is_some() => {
+                let mut dst = original.ethernet.dst;
+                dst.0[0] ^= 1;
+                let expected =
+                    Frame { ethernet: ethernet::Repr { dst, ..original.ethernet }, mac_mismatch: true, ..original };
+                prop_assert_eq!(result, Ok(expected));
+            }
             _ if ethernet::field::DST.contains(&at) => prop_assert_eq!(result, Err(Error::MacMismatch)),
             _ if ethernet::field::SRC.contains(&at) => {
                 let mut src = src_mac.octets();
@@ -546,6 +620,47 @@ proptest! {
         prop_assert_eq!(ipv4::Repr::parse(&packet), Ok(repr));
 
         prop_assert_eq!(repr.emit(&mut vec![0u8; header_len - 1]), Err(Error::BufferTooSmall));
+    }
+
+    /// A Router Alert of any length from 4 octets on and any value: the datagram is
+    /// well formed, and only the value 0 is the alert (as Linux reads it). Shorter ones
+    /// are malformed.
+    #[test]
+    fn router_alert_of_any_length_and_value(
+        (repr, payload) in any_repr_and_payload(),
+        words in 1usize..=10,
+        value in prop_oneof![Just(0u16), any::<u16>()],
+        fill in any::<u8>(),
+    ) {
+        let option_len = 4 * words;
+        let header_len = 20 + option_len;
+        let mut buf = vec![0u8; header_len + payload.len()];
+        ipv4::Repr { router_alert: false, ..repr }.emit(&mut buf).expect("emit");
+        buf[0] = 0x40 | (header_len / 4) as u8;
+        buf[2..4].copy_from_slice(&((header_len + payload.len()) as u16).to_be_bytes());
+        buf[20] = 0x94;
+        buf[21] = option_len as u8;
+        buf[22..24].copy_from_slice(&value.to_be_bytes());
+        buf[24..header_len].fill(fill);
+        buf[header_len..].copy_from_slice(&payload);
+        buf[10..12].fill(0);
+        let sum = checksum::compute(&buf[..header_len]);
+        buf[10..12].copy_from_slice(&sum.to_be_bytes());
+
+        let packet = ipv4::Packet::new_checked(&buf[..]).expect("checked");
+        prop_assert_eq!(packet.router_alert(), Some(value));
+        let parsed = ipv4::Repr::parse(&packet).expect("parse");
+        prop_assert_eq!(parsed, ipv4::Repr { router_alert: value == 0, ..repr });
+        walk_ipv4_packet(&buf);
+
+        for short in 2..4u8 {
+            let mut bad = buf.clone();
+            bad[21] = short;
+            bad[10..12].fill(0);
+            let sum = checksum::compute(&bad[..header_len]);
+            bad[10..12].copy_from_slice(&sum.to_be_bytes());
+            prop_assert_eq!(ipv4::Packet::new_checked(&bad[..]).err(), Some(Error::BadOption));
+        }
     }
 
     // --- Parsers never panic ---------------------------------------------------------------

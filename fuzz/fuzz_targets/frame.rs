@@ -1,14 +1,18 @@
-//! Whole-frame parser and emitter: Ethernet II + IPv4 + IGMP.
+//! Whole-frame parser and emitter: Ethernet II (with up to two VLAN tags) + IPv4 +
+//! IGMP.
 //!
 //! Every input is checked twice: as it is, and with the fields that stand between the
 //! fuzzer and the IGMP parser repaired (EtherType, IP version, IHL, total length,
 //! fragment fields, protocol, the Ethernet destination of a multicast IPv4
-//! destination, and both checksums). The first run covers the error paths of every
-//! layer; the second reaches the IGMP parser from the first few executions on.
+//! destination unless the message is a query at a unicast or the broadcast MAC, and
+//! both checksums; VLAN tags at the start of the input are kept). The first run covers
+//! the error paths of every layer; the second reaches the IGMP parser from the first
+//! few executions on.
 //!
 //! Properties:
 //! - no accessor of a checked `ethernet::Frame` or `ipv4::Packet` panics, and the
 //!   options walk ends;
+//! - `frame::is_igmp` says yes to every frame that parses;
 //! - a frame that parses, emitted into exactly `buffer_len()` octets, has IPv4 and IGMP
 //!   checksums that verify and parses back to the same `Frame`, except for the fields
 //!   that are deliberately not carried over (see `normalized`); emitting that again
@@ -37,14 +41,22 @@ fn check(data: &[u8]) {
 
     let Ok(frame) = Frame::parse(data) else { return };
     let _ = format!("{frame:?} {}", frame.igmp);
+    assert!(frame::is_igmp(data), "parses but is not IGMP: {data:02x?}");
+    let ip_start = ethernet::HEADER_LEN + 4 * tags(data);
+    assert_eq!(ip_start, ethernet::HEADER_LEN + 4 * frame.vlan.iter().flatten().count());
+    if frame.mac_mismatch {
+        let dst = frame.ethernet.dst;
+        assert!(!dst.is_multicast() || dst.is_broadcast(), "mismatch at {dst}");
+        assert!(frame.igmp.query().is_some(), "a mismatched {frame:?}");
+    }
 
     let len = frame.buffer_len();
     let mut out = vec![0u8; len];
     assert_eq!(frame.emit(&mut out), Ok(len), "emit of {frame:?}");
 
-    let ip = ipv4::Packet::new_checked(&out[ethernet::HEADER_LEN..]).expect("emitted IPv4 header");
+    let ip = ipv4::Packet::new_checked(&out[ip_start..]).expect("emitted IPv4 header");
     assert!(ip.verify_checksum(), "emitted IPv4 checksum does not verify: {out:02x?}");
-    assert_eq!(usize::from(ip.total_len()), len - ethernet::HEADER_LEN);
+    assert_eq!(usize::from(ip.total_len()), len - ip_start);
     assert!(checksum::verify(ip.payload()), "emitted IGMP checksum does not verify: {out:02x?}");
 
     let again = Frame::parse(&out).unwrap_or_else(|e| panic!("{e:?} re-parsing {out:02x?} from {frame:?}"));
@@ -74,20 +86,41 @@ fn check(data: &[u8]) {
 /// records). `emit` writes only the message, so the re-parsed length is the message's.
 ///
 /// The other fields that do not survive are not in `Frame` at all, so the comparison
-/// needs no help with them: unknown IPv4 options and the value of the Router Alert
-/// option (emitted as 0), the reserved flag bit, the reserved bits of a v3 query,
-/// the group field of a v1 query, and Ethernet padding after the total length.
+/// needs no help with them: unknown IPv4 options, the length of the Router Alert
+/// option and a non-zero value (not the alert: no option is emitted), the reserved
+/// flag bit, the reserved bits of a v3 query, the group field of a v1 query, and
+/// Ethernet padding after the total length.
 fn normalized(frame: Frame<'_>) -> Frame<'_> {
     Frame { ipv4: ipv4::Repr { payload_len: frame.igmp.buffer_len(), ..frame.ipv4 }, ..frame }
 }
 
-/// Calls every accessor of the Ethernet and IPv4 views, walking the options to their end.
+/// How many VLAN tags (TPID 0x8100, 0x88a8 or 0x9100) start the frame after the MACs,
+/// up to two.
+fn tags(data: &[u8]) -> usize {
+    let is_tag = |at: usize| matches!(data.get(at..at + 2), Some([0x81, 0x00] | [0x88, 0xa8] | [0x91, 0x00]));
+    if !is_tag(12) {
+        0
+    } else if !is_tag(16) {
+        1
+    } else {
+        2
+    }
+}
+
+/// Calls every accessor of the Ethernet and IPv4 views (the IPv4 view where the
+/// EtherType would be and after any tags), walking the options to their end.
 fn walk_views(data: &[u8]) {
     let Ok(eth) = ethernet::Frame::new_checked(data) else { return };
     let _ = (eth.dst(), eth.src(), eth.ethertype(), ethernet::Repr::parse(&eth));
     assert_eq!(eth.payload().len(), data.len() - ethernet::HEADER_LEN);
+    walk_ipv4(eth.payload());
+    if let Some(after_tags) = data.get(ethernet::HEADER_LEN + 4 * tags(data)..) {
+        walk_ipv4(after_tags);
+    }
+}
 
-    let Ok(ip) = ipv4::Packet::new_checked(eth.payload()) else { return };
+fn walk_ipv4(data: &[u8]) {
+    let Ok(ip) = ipv4::Packet::new_checked(data) else { return };
     let _ = (ip.version(), ip.tos(), ip.ident(), ip.dont_fragment(), ip.more_fragments(), ip.frag_offset());
     let _ = (ip.ttl(), ip.protocol(), ip.checksum(), ip.src_addr(), ip.dst_addr(), ip.verify_checksum());
     let header_len = ip.header_len();
@@ -98,15 +131,19 @@ fn walk_views(data: &[u8]) {
     for option in ip.options() {
         option_octets += 2 + option.data.len();
         if option.kind == 0x94 {
-            assert_eq!(option.data.len(), 2);
+            assert!(option.data.len() >= 2, "Router Alert of {} octets", option.data.len() + 2);
         }
     }
     assert!(option_octets <= header_len - ipv4::MIN_HEADER_LEN);
-    let _ = ip.router_alert();
+    let alert = ip.router_alert();
+    if let Some(value) = alert {
+        let zero = ip.options().any(|o| o.kind == 0x94 && o.data[..2] == [0, 0]);
+        assert_eq!(value == 0, zero, "Router Alert value {value}");
+    }
 
     if let Ok(repr) = ipv4::Repr::parse(&ip) {
         assert_eq!(repr.payload_len, ip.payload().len());
-        assert_eq!(repr.router_alert, ip.router_alert().is_some());
+        assert_eq!(repr.router_alert, alert == Some(0));
         if let Ok(packet) = igmp::Packet::new_checked(ip.payload()) {
             let _ = (packet.msg_type(), packet.sources().iter().count(), packet.records().iter().count());
         }
@@ -116,11 +153,11 @@ fn walk_views(data: &[u8]) {
 /// A copy of `data` with the fields in front of the IGMP message made valid.
 fn repaired(data: &[u8]) -> Vec<u8> {
     let mut d = data.to_vec();
-    let eth = ethernet::HEADER_LEN;
+    let eth = ethernet::HEADER_LEN + 4 * tags(data);
     if d.len() < eth {
         return d;
     }
-    d[12..14].copy_from_slice(&ethernet::EtherType::IPV4.0.to_be_bytes());
+    d[eth - 2..eth].copy_from_slice(&ethernet::EtherType::IPV4.0.to_be_bytes());
     let avail = d.len() - eth;
     if avail < ipv4::MIN_HEADER_LEN {
         return d;
@@ -156,7 +193,12 @@ fn repaired(data: &[u8]) -> Vec<u8> {
     let sum = checksum::compute(&ip[..header_len]);
     ip[10..12].copy_from_slice(&sum.to_be_bytes());
 
-    if let Ok(group) = GroupAddr::new([ip[16], ip[17], ip[18], ip[19]]) {
+    let query = ip[header_len..total].first() == Some(&igmp::msg_type::MEMBERSHIP_QUERY);
+    let group = GroupAddr::new([ip[16], ip[17], ip[18], ip[19]]);
+    let unicast_or_broadcast = d[0] & 1 == 0 || d[..6] == [0xff; 6];
+    if let Ok(group) = group
+        && !(query && unicast_or_broadcast)
+    {
         d[ethernet::field::DST].copy_from_slice(&group.to_mac().octets());
     }
     d

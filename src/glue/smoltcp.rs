@@ -7,10 +7,14 @@
 //! [`McastDevice`] sits between the `Interface` and the real `phy::Device`, and takes
 //! IGMP over while smoltcp keeps delivering the groups' datagrams:
 //!
-//! - **Received IGMP** (every IPv4 frame whose protocol field is 2) goes to the
-//!   [`Host`], parsed with [`Frame::parse`]; smoltcp never sees it. Frames that do not
-//!   parse are counted in [`DeviceStats::rx_malformed`]; the Host counts the ones that
-//!   parse but break its rules (destination; TTL when it requires 1) in [`HostStats`].
+//! - **Received IGMP** (every IPv4 frame whose protocol field is 2, behind up to two
+//!   VLAN tags) goes to the [`Host`], parsed with [`Frame::parse`]; smoltcp never sees
+//!   it. Frames that do not parse are counted in [`DeviceStats::rx_malformed`]; the Host
+//!   counts the ones that parse but break its rules (destination; TTL when it requires 1)
+//!   in [`HostStats`]. A query at this station's own MAC or the broadcast MAC is the
+//!   Host's like one at its group's MAC; IGMP at another station's unicast MAC
+//!   ([`DeviceStats::rx_not_ours`]) or tagged for a VLAN ([`DeviceStats::rx_tagged`]) is
+//!   dropped (see [Choices](self#choices)).
 //! - **Received IPv4 multicast** whose destination MAC the [`FilterSet`] does not
 //!   accept (the other MACs of a hash bin, or everything while the NIC passes all
 //!   multicast) is dropped and counted in [`DeviceStats::rx_filtered`]. Everything else
@@ -140,6 +144,21 @@
 //!   `iface-max-multicast-group-count-*` feature of smoltcp says otherwise) must hold
 //!   the `N` groups of the wrapper; a join it cannot hold fails with
 //!   [`Error::InterfaceFull`] and changes nothing.
+//! - **Link-layer destination of IGMP**: a query is acted on at this station's MAC
+//!   (the one given to [`McastDevice::new`] or [`set_mac`](McastDevice::set_mac)) and
+//!   at the broadcast MAC as well as at its group's MAC, as Linux does: Wi-Fi access
+//!   points convert multicast to unicast, and a Host that did not answer such queries
+//!   would see its groups pruned. Reports and Leaves count only at their group's MAC
+//!   ([`Frame::parse`] refuses the others: [`DeviceStats::rx_malformed`]), as in Linux,
+//!   which does not rely on a router hearing a unicast report. IGMP at another
+//!   station's unicast MAC (a NIC in promiscuous mode passes it) is not for us.
+//! - **VLAN tags**: the `Interface` is untagged, and smoltcp drops tagged frames. A
+//!   NIC that does not strip tags on a trunk port passes other VLANs' IGMP; answering
+//!   a query from another VLAN would report on ours to a querier that cannot hear it,
+//!   and a report heard there would suppress ours. So IGMP tagged with a VLAN id is
+//!   dropped, as Linux drops a frame for a VLAN it has no interface on. A priority tag
+//!   (VLAN id 0: 802.1p priority only) names no VLAN: such a frame is the untagged
+//!   network's, for Linux too, and goes to the Host.
 //! - **No allocation, no panic** on any frame: every length is checked before use.
 
 use core::fmt;
@@ -153,8 +172,8 @@ use smoltcp::wire::IpCidr;
 use crate::addr::{GroupAddr, MacAddr};
 use crate::filter::{Capabilities, FilterError, FilterSet, MulticastFilter, OverflowPolicy, Program};
 use crate::membership::{ConfigError, GroupInfo, Host, HostConfig, Instant, IpMeta, MembershipError};
+use crate::wire::VlanTag;
 use crate::wire::frame::{self, Frame};
-use crate::wire::{EtherType, ethernet, ipv4};
 
 #[cfg(doc)]
 use crate::membership::HostStats;
@@ -221,6 +240,11 @@ pub struct DeviceStats {
     /// IGMP frames that did not parse ([`Frame::parse`] refused them: bad checksum,
     /// truncated, fragmented, MAC not matching the group, unknown type…), dropped.
     pub rx_malformed: u32,
+    /// IGMP frames at another station's unicast MAC, dropped.
+    pub rx_not_ours: u32,
+    /// IGMP frames tagged for a VLAN (a tag with a VLAN id other than 0), dropped: the
+    /// interface is untagged.
+    pub rx_tagged: u32,
     /// IPv4 multicast frames for a MAC the FilterSet does not accept, dropped.
     pub rx_filtered: u32,
     /// IGMP frames smoltcp tried to send, dropped.
@@ -258,12 +282,13 @@ impl MulticastFilter for NoFilter {
     }
 }
 
-/// The state the receive path needs: the Host, the FilterSet and the counters.
+/// The state the receive path needs: the Host, the FilterSet, the counters and our MAC.
 #[derive(Debug, Clone)]
 struct Core<const N: usize> {
     host: Host<N>,
     set: FilterSet<N>,
     stats: DeviceStats,
+    mac: MacAddr,
 }
 
 impl<const N: usize> Core<N> {
@@ -272,8 +297,12 @@ impl<const N: usize> Core<N> {
     fn receive(&mut self, now: Instant, frame: &[u8]) -> bool {
         let stats = &mut self.stats;
         stats.rx_frames = stats.rx_frames.wrapping_add(1);
-        if is_igmp(frame) {
+        if frame::is_igmp(frame) {
             match Frame::parse(frame) {
+                Ok(f) if !f.ethernet.dst.is_multicast() && f.ethernet.dst != self.mac => {
+                    stats.rx_not_ours = stats.rx_not_ours.wrapping_add(1);
+                }
+                Ok(f) if !untagged_network(&f) => stats.rx_tagged = stats.rx_tagged.wrapping_add(1),
                 Ok(f) => {
                     stats.rx_igmp = stats.rx_igmp.wrapping_add(1);
                     self.host.receive_message(now, &IpMeta::from(&f.ipv4), &f.igmp);
@@ -292,12 +321,11 @@ impl<const N: usize> Core<N> {
     }
 }
 
-/// Whether an Ethernet frame carries IPv4 with protocol 2 (IGMP), whatever else is in
-/// it: a cheap look at two fields, before the full [`Frame::parse`].
-fn is_igmp(frame: &[u8]) -> bool {
-    let ethertype = EtherType::IPV4.0.to_be_bytes();
-    frame.get(ethernet::field::ETHERTYPE) == Some(&ethertype[..])
-        && frame.get(ethernet::HEADER_LEN + ipv4::field::PROTOCOL) == Some(&ipv4::PROTOCOL_IGMP)
+/// Whether a frame belongs to the untagged network: no tag, or priority tags only
+/// (VLAN id 0).
+fn untagged_network(f: &Frame<'_>) -> bool {
+    let priority = |tag: Option<VlanTag>| tag.is_none_or(|tag| tag.id() == 0);
+    priority(f.vlan[0]) && priority(f.vlan[1])
 }
 
 /// smoltcp's time (microseconds, signed) as the state machines' (milliseconds,
@@ -334,7 +362,6 @@ fn ipv4_cidr(iface: &Interface) -> Option<(Ipv4Addr, u8)> {
 pub struct McastDevice<D, F: MulticastFilter, const N: usize> {
     device: D,
     filter: F,
-    mac: MacAddr,
     core: Core<N>,
     /// Counted apart from `core`: the transmit token borrows it beside the device.
     smoltcp_igmp_dropped: u32,
@@ -355,7 +382,7 @@ where
         f.debug_struct("McastDevice")
             .field("device", &self.device)
             .field("filter", &self.filter)
-            .field("mac", &self.mac)
+            .field("mac", &self.core.mac)
             .field("host", &self.core.host)
             .field("set", &self.core.set)
             .field("stats", &self.stats())
@@ -372,7 +399,7 @@ impl<D, F: MulticastFilter, const N: usize> defmt::Format for McastDevice<D, F, 
         defmt::write!(
             f,
             "McastDevice {{ mac: {}, groups: {}, stats: {}, nic_in_sync: {} }}",
-            self.mac,
+            self.core.mac,
             self.core.host.len(),
             self.stats(),
             !self.nic_pending
@@ -410,8 +437,7 @@ impl<D: Device, F: MulticastFilter, const N: usize> McastDevice<D, F, N> {
         Ok(McastDevice {
             device,
             filter,
-            mac,
-            core: Core { host, set, stats: DeviceStats::default() },
+            core: Core { host, set, stats: DeviceStats::default(), mac },
             smoltcp_igmp_dropped: 0,
             pending_tx: None,
             nic_pending: true,
@@ -538,7 +564,7 @@ impl<D: Device, F: MulticastFilter, const N: usize> McastDevice<D, F, N> {
         if self.nic_pending {
             self.apply_program();
         }
-        let mac = self.mac;
+        let mac = self.core.mac;
         let host = &mut self.core.host;
         // The Host sends IGMPv1/v2 messages only, which `build_v2` always frames.
         let mut next = || host.poll_transmit(t).and_then(|tx| frame::build_v2(&tx.message, mac, tx.source));
@@ -644,14 +670,15 @@ impl<D, F: MulticastFilter, const N: usize> McastDevice<D, F, N> {
         self.nic_error.as_ref()
     }
 
-    /// The MAC the Host's frames are sent from.
+    /// The MAC the Host's frames are sent from, and the one at which a query is ours.
     pub fn mac(&self) -> MacAddr {
-        self.mac
+        self.core.mac
     }
 
-    /// Changes the MAC the Host's frames are sent from (after `Interface::set_hardware_addr`).
+    /// Changes the MAC the Host's frames are sent from and queries are accepted at
+    /// (after `Interface::set_hardware_addr`).
     pub fn set_mac(&mut self, mac: MacAddr) {
-        self.mac = mac;
+        self.core.mac = mac;
     }
 
     /// The real device.
@@ -766,7 +793,7 @@ impl<T: phy::TxToken> phy::TxToken for TxToken<'_, T> {
 /// site, so that this part exists once.
 #[inline(never)]
 fn forward_unless_igmp<T: phy::TxToken>(inner: T, staged: &[u8], dropped: &mut u32) {
-    if is_igmp(staged) {
+    if frame::is_igmp(staged) {
         *dropped = dropped.wrapping_add(1);
         return;
     }
@@ -786,15 +813,15 @@ mod tests {
         let mut frame = [0u8; 24];
         frame[12] = 0x08;
         frame[23] = 2;
-        assert!(is_igmp(&frame));
-        assert!(!is_igmp(&frame[..23]), "too short to carry a protocol field");
+        assert!(frame::is_igmp(&frame));
+        assert!(!frame::is_igmp(&frame[..23]), "too short to carry a protocol field");
         frame[23] = 17;
-        assert!(!is_igmp(&frame));
+        assert!(!frame::is_igmp(&frame));
         frame[23] = 2;
         frame[12] = 0x86;
         frame[13] = 0xdd;
-        assert!(!is_igmp(&frame));
-        assert!(!is_igmp(&[]));
+        assert!(!frame::is_igmp(&frame));
+        assert!(!frame::is_igmp(&[]));
     }
 
     #[test]
@@ -816,6 +843,7 @@ mod tests {
             host: Host::new(HostConfig::default(), 1).unwrap(),
             set: FilterSet::new(caps, OverflowPolicy::AllMulticast).unwrap(),
             stats: DeviceStats::default(),
+            mac: MacAddr([0x02, 0, 0, 0, 0, 1]),
         };
         let mut igmp = [0u8; 64];
         igmp[..6].copy_from_slice(&[0x01, 0x00, 0x5e, 0x00, 0x00, 0x01]);
@@ -827,5 +855,15 @@ mod tests {
         }
         assert_eq!(core.stats.rx_malformed, 64 - 24 + 1);
         assert_eq!(core.stats.rx_frames, 65);
+        // The same behind an 802.1Q tag: IGMP from the protocol octet at 27 on.
+        let mut tagged = [0u8; 68];
+        tagged[..12].copy_from_slice(&igmp[..12]);
+        tagged[12..16].copy_from_slice(&[0x81, 0x00, 0x00, 0x0a]);
+        tagged[16..].copy_from_slice(&igmp[12..]);
+        for len in 0..=tagged.len() {
+            let pass = core.receive(Instant::ZERO, &tagged[..len]);
+            assert_eq!(pass, len < 28, "length {len}");
+        }
+        assert_eq!(core.stats.rx_malformed, 2 * (64 - 24 + 1));
     }
 }

@@ -277,8 +277,12 @@ impl IgmpMonitor {
         self.socket.set_read_timeout(timeout).map_err(|e| Error::os("set capture timeout", e))
     }
 
-    /// Waits for the next IGMP frame (an IPv4 frame of protocol 2; other frames are
-    /// skipped) and decodes it. While the interface is down it waits for it to come up. The frame is cut to `buf` (1518 octets hold any).
+    /// Waits for the next IGMP frame (an IPv4 frame of protocol 2, behind up to two
+    /// VLAN tags; other frames are skipped) and decodes it.
+    ///
+    /// The kernel takes the outer 802.1Q or 802.1ad tag off a received frame before a
+    /// packet socket sees it (by the NIC's VLAN offload or in software), so a frame
+    /// shows only the tags below that one. While the interface is down it waits for it to come up. The frame is cut to `buf` (1518 octets hold any).
     pub fn next_frame<'b>(&self, buf: &'b mut [u8]) -> Result<Captured<'b>> {
         loop {
             let (len, pkttype) = match recv_from_packet(self.socket.as_raw_fd(), buf) {
@@ -289,8 +293,7 @@ impl IgmpMonitor {
                 Err(e) => return Err(Error::os(std::format!("capture on {}", self.interface), e)),
             };
             let bytes = &buf[..len];
-            // EtherType IPv4 at 12..14, IPv4 protocol at 14 + 9.
-            if len < 24 || bytes[12..14] != [0x08, 0x00] || bytes[23] != crate::wire::ipv4::PROTOCOL_IGMP {
+            if !crate::wire::frame::is_igmp(bytes) {
                 continue;
             }
             let direction = if pkttype == libc::PACKET_OUTGOING { Direction::Out } else { Direction::In };

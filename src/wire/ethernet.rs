@@ -1,5 +1,9 @@
 //! Ethernet II framing (DIX): destination, source, EtherType, payload. No FCS: NICs
-//! add and strip it. 802.1Q-tagged frames are reported as EtherType 0x8100.
+//! add and strip it.
+//!
+//! The views here see one header: a tagged frame's EtherType is its first tag's TPID
+//! (0x8100, say). [`VlanTag`] is one 802.1Q / 802.1ad tag; `frame::Frame::parse` reads
+//! through up to two of them.
 
 use core::fmt;
 
@@ -36,10 +40,19 @@ impl EtherType {
     pub const IPV4: EtherType = EtherType(0x0800);
     /// ARP.
     pub const ARP: EtherType = EtherType(0x0806);
-    /// An IEEE 802.1Q VLAN tag.
+    /// An IEEE 802.1Q VLAN tag (a customer tag, C-tag).
     pub const VLAN: EtherType = EtherType(0x8100);
+    /// An IEEE 802.1ad service tag (S-tag), the outer tag of QinQ.
+    pub const SERVICE_VLAN: EtherType = EtherType(0x88a8);
+    /// The TPID that switches used for the outer QinQ tag before 802.1ad.
+    pub const QINQ_9100: EtherType = EtherType(0x9100);
     /// IPv6.
     pub const IPV6: EtherType = EtherType(0x86dd);
+
+    /// Whether this is a VLAN tag's TPID: 0x8100, 0x88a8 or 0x9100.
+    pub const fn is_vlan_tag(self) -> bool {
+        matches!(self, EtherType::VLAN | EtherType::SERVICE_VLAN | EtherType::QINQ_9100)
+    }
 }
 
 impl fmt::Display for EtherType {
@@ -48,9 +61,42 @@ impl fmt::Display for EtherType {
             EtherType::IPV4 => f.write_str("IPv4"),
             EtherType::ARP => f.write_str("ARP"),
             EtherType::VLAN => f.write_str("802.1Q"),
+            EtherType::SERVICE_VLAN => f.write_str("802.1ad"),
             EtherType::IPV6 => f.write_str("IPv6"),
             EtherType(other) => write!(f, "0x{other:04x}"),
         }
+    }
+}
+
+/// One VLAN tag: the TPID that announced it and the Tag Control Information after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct VlanTag {
+    /// The Tag Protocol Identifier: [`EtherType::VLAN`], [`EtherType::SERVICE_VLAN`] or
+    /// [`EtherType::QINQ_9100`] (what a parser recognises as a tag).
+    pub tpid: EtherType,
+    /// The Tag Control Information: priority (3 bits), drop eligible (1 bit), VLAN id
+    /// (12 bits).
+    pub tci: u16,
+}
+
+impl VlanTag {
+    /// Length of a tag on the wire: TPID and TCI.
+    pub const LEN: usize = 4;
+
+    /// The VLAN id (0 in a priority tag, which names no VLAN).
+    pub const fn id(self) -> u16 {
+        self.tci & 0x0fff
+    }
+
+    /// The priority code point (802.1p), 0 to 7.
+    pub const fn priority(self) -> u8 {
+        (self.tci >> 13) as u8
+    }
+
+    /// The drop eligible indicator.
+    pub const fn drop_eligible(self) -> bool {
+        self.tci & 0x1000 != 0
     }
 }
 
@@ -182,6 +228,22 @@ mod tests {
     #[test]
     fn ethertype_display() {
         assert_eq!(EtherType::IPV4.to_string(), "IPv4");
+        assert_eq!(EtherType(0x88a8).to_string(), "802.1ad");
         assert_eq!(EtherType(0x88f7).to_string(), "0x88f7");
+    }
+
+    #[test]
+    fn vlan_tpids_and_tci_fields() {
+        for tpid in [0x8100, 0x88a8, 0x9100] {
+            assert!(EtherType(tpid).is_vlan_tag(), "{tpid:04x}");
+        }
+        for other in [0x0800, 0x0806, 0x86dd, 0x8101, 0x88a9] {
+            assert!(!EtherType(other).is_vlan_tag(), "{other:04x}");
+        }
+        // Priority 5, drop eligible, VLAN 0x123.
+        let tag = VlanTag { tpid: EtherType::VLAN, tci: 0xb123 };
+        assert_eq!((tag.priority(), tag.drop_eligible(), tag.id()), (5, true, 0x123));
+        let tag = VlanTag { tpid: EtherType::VLAN, tci: 0x0fff };
+        assert_eq!((tag.priority(), tag.drop_eligible(), tag.id()), (0, false, 4095));
     }
 }

@@ -72,7 +72,8 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// length; [`Error::UnsupportedVersion`] unless the version is 4;
     /// [`Error::BadHeaderLength`] if IHL is below 5 or the header is longer than the
     /// total length; [`Error::BadTotalLength`] if the total length is below 20;
-    /// [`Error::BadOption`] if an option is malformed.
+    /// [`Error::BadOption`] if an option is malformed (a length below 2 or past the
+    /// header, a Router Alert shorter than 4 octets).
     pub fn new_checked(buffer: T) -> Result<Packet<T>> {
         let packet = Packet { buffer };
         packet.check()?;
@@ -109,7 +110,9 @@ impl<T: AsRef<[u8]>> Packet<T> {
                 OPT_NOP => options = rest,
                 _ => {
                     let len = usize::from(*rest.first().ok_or(Error::BadOption)?);
-                    if len < 2 || (kind == OPT_ROUTER_ALERT && len != 4) {
+                    // Router Alert: a 2-octet value, and Linux takes any longer option
+                    // (`ip_options_compile`); shorter ones make it drop the datagram.
+                    if len < 2 || (kind == OPT_ROUTER_ALERT && len < ROUTER_ALERT.len()) {
                         return Err(Error::BadOption);
                     }
                     options = options.get(len..).ok_or(Error::BadOption)?;
@@ -204,10 +207,24 @@ impl<T: AsRef<[u8]>> Packet<T> {
         Options { rest: self.buffer.as_ref().get(field::OPTIONS..self.header_len()).unwrap_or(&[]) }
     }
 
-    /// The value of the Router Alert option, if the header carries one.
+    /// The value of the Router Alert option (its first two data octets), if the header
+    /// carries one: 0 if any Router Alert option says 0, else the first one's value.
+    ///
+    /// Only 0 is the alert ("routers shall examine this packet", [RFC 2113]); Linux
+    /// ignores options with other values, which RFC 2113 reserves. [`Repr::parse`]
+    /// reads it the same way.
+    ///
+    /// [RFC 2113]: https://www.rfc-editor.org/rfc/rfc2113
     pub fn router_alert(&self) -> Option<u16> {
-        let option = self.options().find(|o| o.kind == OPT_ROUTER_ALERT)?;
-        option.data.first_chunk().map(|value| u16::from_be_bytes(*value))
+        let mut first = None;
+        for option in self.options().filter(|o| o.kind == OPT_ROUTER_ALERT) {
+            let value = option.data.first_chunk().map(|value| u16::from_be_bytes(*value));
+            if value == Some(0) {
+                return value;
+            }
+            first = first.or(value);
+        }
+        first
     }
 
     /// The payload: from the end of the header to the total length.
@@ -301,8 +318,11 @@ pub struct Repr {
     pub ident: u16,
     /// Don't Fragment.
     pub dont_fragment: bool,
-    /// Whether the header carries the Router Alert option. IGMP messages must
-    /// ([RFC 2236 §2]); emitting writes the option with value 0.
+    /// Whether the header carries the Router Alert, as Linux reads it: an option of
+    /// type 148 and length 4 or more whose value is 0. IGMP messages must carry it
+    /// ([RFC 2236 §2]); emitting writes the option with length 4 and value 0. A Router
+    /// Alert option with another value is not the alert (`false` here);
+    /// [`Packet::router_alert`] gives its value.
     ///
     /// [RFC 2236 §2]: https://www.rfc-editor.org/rfc/rfc2236#section-2
     pub router_alert: bool,
@@ -328,7 +348,7 @@ impl Repr {
             tos: packet.tos(),
             ident: packet.ident(),
             dont_fragment: packet.dont_fragment(),
-            router_alert: packet.router_alert().is_some(),
+            router_alert: packet.router_alert() == Some(0),
         })
     }
 
@@ -498,8 +518,12 @@ mod tests {
         data[20] = 0x07;
         data[21] = 1;
         assert_eq!(Packet::new_checked(&data[..]).err(), Some(Error::BadOption));
-        // Router Alert with a length other than 4.
-        let d = fix(vec![0x47, 0, 0, 28, 0, 0, 0, 0, 1, 2, 0, 0, 10, 0, 0, 1, 224, 0, 0, 1, 0x94, 6, 0, 0, 0, 0, 0, 0]);
+        // Router Alert shorter than 4 octets.
+        let d = fix(vec![0x47, 0, 0, 28, 0, 0, 0, 0, 1, 2, 0, 0, 10, 0, 0, 1, 224, 0, 0, 1, 0x94, 3, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(Packet::new_checked(&d[..]).err(), Some(Error::BadOption));
+        // Router Alert longer than the header holds.
+        let d =
+            fix(vec![0x47, 0, 0, 28, 0, 0, 0, 0, 1, 2, 0, 0, 10, 0, 0, 1, 224, 0, 0, 1, 0x94, 10, 0, 0, 0, 0, 0, 0]);
         assert_eq!(Packet::new_checked(&d[..]).err(), Some(Error::BadOption));
     }
 
@@ -519,6 +543,52 @@ mod tests {
         let d = fix(vec![0x47, 0, 0, 28, 0, 0, 0, 0, 1, 2, 0, 0, 10, 0, 0, 1, 224, 0, 0, 1, 0, 0x94, 4, 0, 0, 0, 0, 0]);
         let p = Packet::new_checked(&d[..]).unwrap();
         assert_eq!(p.router_alert(), None);
+    }
+
+    /// A header of `20 + options.len()` octets (a multiple of 4) carrying `options`,
+    /// then the report's IGMP message; checksum filled.
+    fn with_options(options: &[u8]) -> Vec<u8> {
+        let header_len = 20 + options.len();
+        let mut d = REPORT[..20].to_vec();
+        d[0] = 0x40 | (header_len / 4) as u8;
+        d[3] = (header_len + 8) as u8;
+        d.extend_from_slice(options);
+        d.extend_from_slice(&REPORT[24..]);
+        fix(d)
+    }
+
+    #[test]
+    fn router_alert_is_read_as_linux_reads_it() {
+        // Linux (ip_options_compile): a Router Alert of length 4 or more is well formed;
+        // only the value 0 in its first two data octets is the alert. Returns what the
+        // view, the Repr and the membership layer make of `options`.
+        let read = |options: &[u8]| {
+            let d = with_options(options);
+            let p = Packet::new_checked(&d[..]).unwrap_or_else(|e| panic!("{options:02x?}: {e}"));
+            let repr = Repr::parse(&p).unwrap();
+            let meta = crate::membership::IpMeta::from(&repr);
+            assert_eq!(meta.router_alert, repr.router_alert);
+            (p.router_alert(), repr.router_alert)
+        };
+        assert_eq!(read(&[0x94, 4, 0, 0]), (Some(0), true));
+        assert_eq!(read(&[0x94, 8, 0, 0, 0xaa, 0xbb, 0xcc, 0xdd]), (Some(0), true), "longer than 4, value 0");
+        assert_eq!(read(&[0x94, 4, 0, 1, 0, 0, 0, 0]), (Some(1), false), "value 1 is not the alert");
+        assert_eq!(read(&[0x94, 4, 0x80, 0, 0, 0, 0, 0]), (Some(0x8000), false));
+        assert_eq!(read(&[0x94, 8, 0, 5, 0, 0, 0, 0]), (Some(5), false), "longer than 4, value 5");
+        // A Router Alert saying 0 anywhere in the options is the alert, as in Linux.
+        assert_eq!(read(&[0x94, 4, 0, 7, 0x94, 4, 0, 0]), (Some(0), true));
+        assert_eq!(read(&[0x94, 4, 0, 0, 0x94, 4, 0, 7]), (Some(0), true));
+        assert_eq!(read(&[0x94, 4, 0, 7, 0x94, 4, 0, 9]), (Some(7), false), "the first value");
+        assert_eq!(read(&[1, 1, 1, 0]), (None, false), "no Router Alert");
+    }
+
+    #[test]
+    fn router_alert_shorter_than_4_is_malformed() {
+        // Linux answers these with a Parameter Problem and drops the datagram.
+        for options in [[0x94, 2, 1, 0], [0x94, 3, 0, 1]] {
+            let d = with_options(&options);
+            assert_eq!(Packet::new_checked(&d[..]).err(), Some(Error::BadOption), "{options:02x?}");
+        }
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub mod ipv4;
 use core::fmt;
 use core::ops::Range;
 
-pub use ethernet::{EtherType, Frame as EthernetFrame, Repr as EthernetRepr};
+pub use ethernet::{EtherType, Frame as EthernetFrame, Repr as EthernetRepr, VlanTag};
 pub use frame::Frame;
 pub use igmp::{Message as IgmpMessage, Packet as IgmpPacket};
 pub use ipv4::{Packet as Ipv4Packet, Repr as Ipv4Repr};
@@ -39,7 +39,7 @@ pub enum Error {
     /// The IPv4 total length is shorter than the header or longer than the buffer holds.
     BadTotalLength,
     /// An IPv4 option is malformed: a length below 2, past the end of the header, or a
-    /// Router Alert option whose length is not 4.
+    /// Router Alert option shorter than 4 octets.
     BadOption,
     /// The IP version field is not 4.
     UnsupportedVersion,

@@ -7,6 +7,7 @@ use std::path::Path;
 use mcast::filter::HashScheme;
 use mcast::wire::frame::{self, Frame};
 use mcast::wire::igmp::{AddrList, GroupRecord, GroupRecords, Message, RecordType, V3Query, encode_exp_code};
+use mcast::wire::{VlanTag, ethernet, ipv4};
 use mcast::{GroupAddr, MacAddr, Scope};
 
 use crate::json::{self, Object};
@@ -234,14 +235,68 @@ pub fn from_hex(s: &str) -> Result<Vec<u8>, String> {
         .collect())
 }
 
-/// The layers of a decoded frame as JSON fields.
-pub fn frame_json(obj: Object, f: &Frame<'_>) -> Object {
+/// The value of the Router Alert option of `bytes`, the frame `f` was parsed from (the
+/// parsed header says only whether it is the alert, value 0).
+fn router_alert_value(f: &Frame<'_>, bytes: &[u8]) -> Option<u16> {
+    let tags = f.vlan.iter().flatten().count();
+    let ip = bytes.get(ethernet::HEADER_LEN + tags * VlanTag::LEN..)?;
+    ipv4::Packet::new_checked(ip).ok()?.router_alert()
+}
+
+/// Each VLAN tag of `f`, outermost first: "802.1Q vlan 10", with " priority 5" and
+/// " drop eligible" where they are set.
+fn vlan_notes(f: &Frame<'_>) -> Vec<String> {
+    let note = |tag: &VlanTag| {
+        let mut note = format!("{} vlan {}", tag.tpid, tag.id());
+        if tag.priority() != 0 {
+            let _ = write!(note, " priority {}", tag.priority());
+        }
+        if tag.drop_eligible() {
+            note.push_str(" drop eligible");
+        }
+        note
+    };
+    f.vlan.iter().flatten().map(note).collect()
+}
+
+/// "not the group's MAC 01:00:5e:00:00:01 (unicast)" for a query accepted at a unicast
+/// or the broadcast MAC.
+fn mismatch_note(f: &Frame<'_>) -> Option<String> {
+    if !f.mac_mismatch {
+        return None;
+    }
+    let kind = if f.ethernet.dst.is_broadcast() { "broadcast" } else { "unicast" };
+    let group = GroupAddr::from_ipv4(f.ipv4.dst_addr).ok()?.to_mac();
+    Some(format!("not the group's MAC {group} ({kind})"))
+}
+
+/// What the link layer says beyond the addresses: the VLAN tags and a destination that
+/// is not the group's MAC.
+pub fn link_notes(f: &Frame<'_>) -> Vec<String> {
+    let mut notes = vlan_notes(f);
+    notes.extend(mismatch_note(f));
+    notes
+}
+
+/// The layers of a decoded frame (parsed from `bytes`) as JSON fields.
+pub fn frame_json(obj: Object, f: &Frame<'_>, bytes: &[u8]) -> Object {
+    let vlan = f.vlan.iter().flatten().map(|tag| {
+        Object::new()
+            .num("tpid", tag.tpid.0)
+            .num("id", tag.id())
+            .num("priority", tag.priority())
+            .num("drop_eligible", tag.drop_eligible())
+            .finish()
+    });
     let ethernet = Object::new()
         .str("dst", f.ethernet.dst.to_string())
         .str("src", f.ethernet.src.to_string())
         .num("ethertype", f.ethernet.ethertype.0)
+        .raw("vlan", &json::array(vlan))
+        .num("mac_mismatch", f.mac_mismatch)
         .finish();
     let ip = &f.ipv4;
+    let alert_value = router_alert_value(f, bytes).map_or_else(|| "null".to_string(), |v| v.to_string());
     let ipv4 = Object::new()
         .str("src", ip.src_addr.to_string())
         .str("dst", ip.dst_addr.to_string())
@@ -250,6 +305,7 @@ pub fn frame_json(obj: Object, f: &Frame<'_>) -> Object {
         .num("ident", ip.ident)
         .num("dont_fragment", ip.dont_fragment)
         .num("router_alert", ip.router_alert)
+        .raw("router_alert_value", &alert_value)
         .num("protocol", ip.protocol)
         .num("payload_len", ip.payload_len)
         .finish();
@@ -295,18 +351,25 @@ fn igmp_type(m: &Message<'_>) -> &'static str {
     }
 }
 
-/// The layers of a decoded frame as indented text lines.
-pub fn frame_text(f: &Frame<'_>) -> String {
+/// The layers of a decoded frame (parsed from `bytes`) as indented text lines.
+pub fn frame_text(f: &Frame<'_>, bytes: &[u8]) -> String {
     let ip = &f.ipv4;
     let mut flags = String::new();
     if ip.dont_fragment {
         flags.push_str(", DF");
     }
-    if ip.router_alert {
-        flags.push_str(", router alert");
+    match router_alert_value(f, bytes) {
+        Some(0) => flags.push_str(", router alert"),
+        Some(value) => {
+            let _ = write!(flags, ", router alert value {value} (not the alert)");
+        }
+        None => {}
     }
+    // Tags come before the EtherType on the wire.
+    let tags: String = vlan_notes(f).iter().map(|note| format!(", {note}")).collect();
+    let after = mismatch_note(f).map(|note| format!(", {note}")).unwrap_or_default();
     format!(
-        "  ethernet  {} > {}, type 0x{:04x}\n  ipv4      {} > {}, ttl {}, tos 0x{:02x}, id {}{flags}, protocol {}, payload {} octets\n  igmp      {}\n",
+        "  ethernet  {} > {}{tags}, type 0x{:04x}{after}\n  ipv4      {} > {}, ttl {}, tos 0x{:02x}, id {}{flags}, protocol {}, payload {} octets\n  igmp      {}\n",
         f.ethernet.src,
         f.ethernet.dst,
         f.ethernet.ethertype.0,
@@ -355,16 +418,19 @@ pub fn decode(out: &mut Out, hex: &[String], pcap: Option<&Path>) -> Result<(), 
                 obj = obj.num("time", format!("{t:.6}"));
             }
             let obj = match &parsed {
-                Ok(f) => frame_json(obj, f),
+                Ok(f) => frame_json(obj, f, &input.bytes),
                 Err(e) => obj.str("error", e.to_string()),
             };
             out.line(&obj.finish());
         } else {
             let time = input.time.map(|t| format!(" at {t:.6} s")).unwrap_or_default();
             match &parsed {
-                Ok(f) => {
-                    out.text(&format!("frame {} ({} octets){time}\n{}", input.number, input.bytes.len(), frame_text(f)))
-                }
+                Ok(f) => out.text(&format!(
+                    "frame {} ({} octets){time}\n{}",
+                    input.number,
+                    input.bytes.len(),
+                    frame_text(f, &input.bytes)
+                )),
                 Err(e) => out.line(&format!("frame {} ({} octets){time}: error: {e}", input.number, input.bytes.len())),
             }
         }

@@ -211,9 +211,14 @@ pub fn watch(out: &mut Out, interface: &str, count: Option<u64>, timeout: Option
                         .num("time", format!("{at:.6}"))
                         .str("direction", dir)
                         .num("len", captured.bytes.len());
-                    out.line(&crate::codec::frame_json(obj, f).finish());
+                    out.line(&crate::codec::frame_json(obj, f, captured.bytes).finish());
                 } else {
-                    out.line(&format!("{at:>10.3}  {dir:<3}  {} > {}  {}", f.ipv4.src_addr, f.ipv4.dst_addr, f.igmp));
+                    let notes = crate::codec::link_notes(f);
+                    let notes = if notes.is_empty() { String::new() } else { format!("  [{}]", notes.join(", ")) };
+                    out.line(&format!(
+                        "{at:>10.3}  {dir:<3}  {} > {}  {}{notes}",
+                        f.ipv4.src_addr, f.ipv4.dst_addr, f.igmp
+                    ));
                 }
             }
             Err(e) => {
