@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use mcast::GroupAddr;
-use mcast::wire::frame::Frame;
+use mcast::wire::FrameRepr;
 use mcast::wire::igmp::Message;
 
 const FRAMES: &str = include_str!("../tests/data/linux-igmp-frames.txt");
@@ -24,7 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             continue;
         }
         let bytes = line.split_whitespace().map(|h| u8::from_str_radix(h, 16)).collect::<Result<Vec<u8>, _>>()?;
-        let f = Frame::parse(&bytes).map_err(|e| format!("{name}: {e}"))?;
+        let f = FrameRepr::parse(&bytes).map_err(|e| format!("{name}: {e}"))?;
         println!("{name}");
         println!("  ethernet  {} -> {}  {}", f.ethernet.src, f.ethernet.dst, f.ethernet.ethertype);
         println!(

@@ -40,7 +40,7 @@
 //!
 //! ```
 //! use core::net::Ipv4Addr;
-//! use mcast::wire::{frame, igmp::Message};
+//! use mcast::wire::{FrameRepr, frame, igmp::Message};
 //! use mcast::{GroupAddr, MacAddr};
 //!
 //! let group: GroupAddr = "239.1.2.3".parse()?;
@@ -50,7 +50,7 @@
 //! let mut buf = [0u8; 64];
 //! let len = frame::build(&report, src_mac, Ipv4Addr::new(10, 99, 0, 1), &mut buf)?;
 //!
-//! let parsed = frame::Frame::parse(&buf[..len])?;
+//! let parsed = FrameRepr::parse(&buf[..len])?;
 //! assert_eq!(parsed.ethernet.dst, group.to_mac()); // 01:00:5e:01:02:03
 //! assert_eq!(parsed.ipv4.dst_addr, group.to_ipv4()); // a report goes to its group
 //! assert_eq!(parsed.ipv4.ttl, 1);

@@ -13,7 +13,7 @@ use mcast::glue::smoltcp::{Error, McastDevice, NoFilter};
 use mcast::membership::{
     HostConfig, Instant as HostInstant, IpMeta, MembershipError, Querier, QuerierConfig, QuerierEvent,
 };
-use mcast::wire::frame::Frame;
+use mcast::wire::FrameRepr;
 use mcast::wire::igmp::Message;
 use mcast::{GroupAddr, MacAddr};
 use proptest::prelude::*;
@@ -270,13 +270,13 @@ impl Router {
         let t = HostInstant::from_millis(now);
         loop {
             let Some(bytes) = lan.borrow_mut().ports[self.port].rx.pop_front() else { break };
-            if let Ok(f) = Frame::parse(&bytes) {
+            if let Ok(f) = FrameRepr::parse(&bytes) {
                 self.querier.receive_message(t, &IpMeta::from(&f.ipv4), &f.igmp);
             }
         }
         while let Some(tx) = self.querier.poll_transmit(t) {
             let mut buf = [0u8; 64];
-            let len = Frame::new(tx.message, mac(1), tx.source).emit(&mut buf).unwrap();
+            let len = FrameRepr::new(tx.message, mac(1), tx.source).emit(&mut buf).unwrap();
             lan.borrow_mut().send(self.port, buf[..len].to_vec());
         }
         while let Some(e) = self.querier.poll_event(t) {
@@ -364,7 +364,7 @@ impl<F: MulticastFilter> Net<F> {
         let wire = self.lan.borrow();
         let mut out = Vec::new();
         for s in wire.log.iter().filter(|s| s.from == port && s.at >= since && is_igmp(&s.bytes)) {
-            let f = Frame::parse(&s.bytes).unwrap_or_else(|e| panic!("port {port} sent a bad IGMP frame: {e}"));
+            let f = FrameRepr::parse(&s.bytes).unwrap_or_else(|e| panic!("port {port} sent a bad IGMP frame: {e}"));
             let msg = match f.igmp {
                 Message::V2Report { group } => Message::V2Report { group },
                 Message::V1Report { group } => Message::V1Report { group },
@@ -383,7 +383,7 @@ impl<F: MulticastFilter> Net<F> {
     fn assert_only_our_igmp(&self) {
         for node in &self.nodes {
             for (_, _, bytes) in self.igmp_from(node.port, 0) {
-                let f = Frame::parse(&bytes).unwrap();
+                let f = FrameRepr::parse(&bytes).unwrap();
                 assert!(f.ipv4.router_alert && f.ipv4.ttl == 1 && f.ipv4.tos == 0xc0, "not ours: {bytes:02x?}");
             }
         }
@@ -445,7 +445,7 @@ fn a_join_sends_one_correct_igmpv2_report_and_its_repeat() {
     let (at, msg, bytes) = &frames[0];
     assert_eq!(*at, 100);
     assert_eq!(*msg, Message::V2Report { group: g("239.1.2.3") });
-    let f = Frame::parse(bytes).unwrap();
+    let f = FrameRepr::parse(bytes).unwrap();
     assert_eq!(f.ethernet.dst, MacAddr([0x01, 0x00, 0x5e, 0x01, 0x02, 0x03]));
     assert_eq!(f.ethernet.src, mac(2));
     assert_eq!(f.ipv4.src_addr, ip(2));
@@ -549,7 +549,7 @@ fn a_group_specific_query_sent_to_all_systems_is_answered() {
     net.run_until(12_000);
     // Linux bridges send group-specific queries to 224.0.0.1 (smoltcp ignores those).
     let query = Message::V2Query { max_resp: 10, group: Some(g("239.1.2.3")) };
-    let mut f = Frame::new(query, mac(250), ip(1));
+    let mut f = FrameRepr::new(query, mac(250), ip(1));
     f.ipv4.dst_addr = Ipv4Address::new(224, 0, 0, 1);
     f.ethernet.dst = GroupAddr::ALL_SYSTEMS.to_mac();
     let mut buf = [0u8; 64];
@@ -566,7 +566,7 @@ fn a_group_specific_query_sent_to_all_systems_is_answered() {
 /// A general query from 10.0.0.1 (Max Resp 1 s) in a frame to `dst`, with the VLAN tag
 /// octets `tags` after the source MAC.
 fn query_to(dst: MacAddr, tags: &[u8]) -> Vec<u8> {
-    let f = Frame::new(Message::V2Query { max_resp: 10, group: None }, mac(250), ip(1));
+    let f = FrameRepr::new(Message::V2Query { max_resp: 10, group: None }, mac(250), ip(1));
     let mut buf = vec![0u8; f.buffer_len()];
     f.emit(&mut buf).unwrap();
     buf[..6].copy_from_slice(&dst.0);
@@ -619,7 +619,7 @@ fn a_report_to_the_stations_own_mac_is_refused() {
     let a = net.add(2, Some(ip(2)), hash_nic(&lan));
     net.nodes[a].join(0, "239.1.2.3").unwrap();
     net.run_until(12_000);
-    let f = Frame::new(Message::V2Report { group: g("239.1.2.3") }, mac(250), ip(9));
+    let f = FrameRepr::new(Message::V2Report { group: g("239.1.2.3") }, mac(250), ip(9));
     let mut report = vec![0u8; f.buffer_len()];
     f.emit(&mut report).unwrap();
     report[..6].copy_from_slice(&mac(2).0);
@@ -687,7 +687,7 @@ fn a_leave_is_sent_to_all_routers_and_the_querier_forgets_the_group() {
     assert_eq!(frames.len(), 1, "the Leave and nothing else: {frames:?}");
     let (at, msg, bytes) = &frames[0];
     assert_eq!((*at, *msg), (12_000, Message::Leave { group: g("239.1.2.3") }));
-    let f = Frame::parse(bytes).unwrap();
+    let f = FrameRepr::parse(bytes).unwrap();
     assert_eq!(f.ipv4.dst_addr, Ipv4Address::new(224, 0, 0, 2));
     assert_eq!(f.ethernet.dst, MacAddr([0x01, 0x00, 0x5e, 0x00, 0x00, 0x02]));
     assert!(f.ipv4.router_alert && f.ipv4.ttl == 1);
@@ -700,7 +700,7 @@ fn a_leave_is_sent_to_all_routers_and_the_querier_forgets_the_group() {
         .into_iter()
         .filter(|(_, m, b)| {
             matches!(m, Message::V2Query { group: Some(x), .. } if *x == g("239.1.2.3"))
-                && Frame::parse(b).unwrap().ipv4.dst_addr == Ipv4Address::new(239, 1, 2, 3)
+                && FrameRepr::parse(b).unwrap().ipv4.dst_addr == Ipv4Address::new(239, 1, 2, 3)
         })
         .map(|(t, _, _)| t)
         .collect();
@@ -823,7 +823,7 @@ fn a_join_before_the_address_is_reported_when_the_address_arrives() {
     assert_eq!(frames.len(), 1, "{frames:?}");
     assert_eq!(frames[0].0, 5_000);
     assert_eq!(frames[0].1, Message::V2Report { group: g("239.1.2.3") });
-    assert_eq!(Frame::parse(&frames[0].2).unwrap().ipv4.src_addr, ip(2));
+    assert_eq!(FrameRepr::parse(&frames[0].2).unwrap().ipv4.src_addr, ip(2));
     net.assert_only_our_igmp();
 }
 
@@ -838,7 +838,7 @@ fn malformed_igmp_is_counted_and_ignored() {
 
     let query = Message::V2Query { max_resp: 10, group: None };
     let mut good = [0u8; 64];
-    let len = Frame::new(query, mac(250), ip(1)).emit(&mut good).unwrap();
+    let len = FrameRepr::new(query, mac(250), ip(1)).emit(&mut good).unwrap();
     let good = good[..len].to_vec();
     let mut bad_igmp_checksum = good.clone();
     bad_igmp_checksum[len - 1] ^= 0xff;
@@ -846,7 +846,7 @@ fn malformed_igmp_is_counted_and_ignored() {
     bad_ip_checksum[24] ^= 0xff;
     let truncated = good[..len - 3].to_vec();
     // A query to the group in a frame to 224.0.0.1's MAC (which the NIC passes).
-    let mut f = Frame::new(Message::V2Query { max_resp: 10, group: Some(g("239.1.2.3")) }, mac(250), ip(1));
+    let mut f = FrameRepr::new(Message::V2Query { max_resp: 10, group: Some(g("239.1.2.3")) }, mac(250), ip(1));
     f.ethernet.dst = GroupAddr::ALL_SYSTEMS.to_mac();
     let mut mac_mismatch = vec![0u8; f.buffer_len()];
     f.emit(&mut mac_mismatch).unwrap();

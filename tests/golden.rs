@@ -1,13 +1,13 @@
 //! Golden frames from a real Linux kernel (tests/data/linux-igmp-frames.txt): each
 //! parses to the right fields, and emitting those fields gives the frame back byte for
-//! byte. Where the kernel framed the message as the RFCs prescribe, `Frame::new` from
+//! byte. Where the kernel framed the message as the RFCs prescribe, `FrameRepr::new` from
 //! the message alone gives the same bytes too.
 
 use core::net::Ipv4Addr;
 
-use mcast::wire::frame::{self, Frame};
 use mcast::wire::igmp::{self, GroupRecord, GroupRecords, Message, RecordType};
 use mcast::wire::{EtherType, checksum};
+use mcast::wire::{FrameRepr, frame};
 use mcast::{GroupAddr, MacAddr};
 
 mod common;
@@ -104,7 +104,7 @@ const V3_JOIN: [GroupRecord<'static>; 1] = [GroupRecord {
 #[test]
 fn every_golden_frame_parses_to_its_fields() {
     for ((name, bytes), want) in golden().iter().zip(expectations()) {
-        let f = Frame::parse(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let f = FrameRepr::parse(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(f.ethernet.src, want.src_mac, "{name}");
         assert_eq!(f.ethernet.dst, GroupAddr::from_ipv4(want.dst_ip).unwrap().to_mac(), "{name}");
         assert_eq!(f.ethernet.ethertype, EtherType::IPV4, "{name}");
@@ -129,7 +129,7 @@ fn every_golden_frame_parses_to_its_fields() {
 #[test]
 fn emitting_the_parsed_fields_reproduces_every_frame() {
     for (name, bytes) in golden() {
-        let f = Frame::parse(&bytes).unwrap();
+        let f = FrameRepr::parse(&bytes).unwrap();
         assert_eq!(f.buffer_len(), bytes.len(), "{name}");
         let mut out = vec![0u8; f.buffer_len()];
         assert_eq!(f.emit(&mut out), Ok(bytes.len()), "{name}");
@@ -147,7 +147,7 @@ fn framing_the_message_alone_reproduces_what_the_kernel_sent() {
         } else {
             // We send a group-specific query to its group; the bytes differ only in the
             // destinations and the IP header checksum.
-            let f = Frame::parse(&out[..len]).unwrap();
+            let f = FrameRepr::parse(&out[..len]).unwrap();
             assert_eq!(f.ipv4.dst_addr, Ipv4Addr::new(239, 1, 2, 3), "{name}");
             assert_eq!(f.ethernet.dst, g("239.1.2.3").to_mac(), "{name}");
             assert_eq!(f.igmp, want.message, "{name}");
@@ -191,7 +191,7 @@ fn kernel_v3_leave_checksum() {
 #[test]
 fn group_specific_query_to_all_systems_is_still_group_specific() {
     let (_, bytes) = &golden()[3];
-    let f = Frame::parse(bytes).unwrap();
+    let f = FrameRepr::parse(bytes).unwrap();
     let q = f.igmp.query().unwrap();
     assert_eq!(q.group, Some(g("239.1.2.3")));
     assert_eq!(q.max_resp_ms(), 1000);
@@ -201,9 +201,9 @@ fn group_specific_query_to_all_systems_is_still_group_specific() {
 #[test]
 fn ethernet_padding_is_ignored() {
     for (name, mut bytes) in golden() {
-        let want = Frame::parse(&bytes).unwrap().igmp.buffer_len();
+        let want = FrameRepr::parse(&bytes).unwrap().igmp.buffer_len();
         bytes.resize(60, 0);
-        let f = Frame::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let f = FrameRepr::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(f.igmp.buffer_len(), want, "{name}");
     }
 }
@@ -212,7 +212,7 @@ fn ethernet_padding_is_ignored() {
 fn truncating_any_golden_frame_at_any_length_is_an_error() {
     for (name, bytes) in golden() {
         for len in 0..bytes.len() {
-            let err = Frame::parse(&bytes[..len]).unwrap_err();
+            let err = FrameRepr::parse(&bytes[..len]).unwrap_err();
             assert_eq!(err, mcast::wire::Error::Truncated, "{name} cut to {len}");
         }
     }

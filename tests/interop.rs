@@ -8,7 +8,7 @@ use core::net::Ipv4Addr;
 
 use common::{g, golden_frame, ms};
 use mcast::membership::{GroupState, Host, HostConfig, IpMeta, Querier, QuerierConfig, QuerierEvent};
-use mcast::wire::frame::Frame;
+use mcast::wire::FrameRepr;
 use mcast::wire::igmp::Message;
 use mcast::{GroupAddr, MacAddr};
 
@@ -18,14 +18,14 @@ const KERNEL_MAC: MacAddr = MacAddr([0x22, 0x44, 0x6f, 0x0d, 0x33, 0xe4]);
 
 /// Hands a whole captured frame to the host, as a driver would.
 fn feed_host(h: &mut Host<8>, t: u64, frame: &[u8]) {
-    let f = Frame::parse(frame).unwrap();
+    let f = FrameRepr::parse(frame).unwrap();
     if h.is_member(GroupAddr::from_ipv4(f.ipv4.dst_addr).unwrap()) {
         h.receive_message(ms(t), &IpMeta::from(&f.ipv4), &f.igmp);
     }
 }
 
 fn feed_querier(q: &mut Querier<8>, t: u64, frame: &[u8]) {
-    let f = Frame::parse(frame).unwrap();
+    let f = FrameRepr::parse(frame).unwrap();
     q.receive_message(ms(t), &IpMeta::from(&f.ipv4), &f.igmp);
 }
 
@@ -48,7 +48,7 @@ fn next_frame(h: &mut Host<8>, from: u64) -> (u64, Vec<u8>) {
     assert!(at >= from);
     let tx = h.poll_transmit(ms(at)).unwrap();
     let mut buf = [0u8; 64];
-    let len = Frame::new(tx.message, KERNEL_MAC, tx.source).emit(&mut buf).unwrap();
+    let len = FrameRepr::new(tx.message, KERNEL_MAC, tx.source).emit(&mut buf).unwrap();
     (at, buf[..len].to_vec())
 }
 
@@ -94,7 +94,7 @@ fn frames_a_host_does_not_act_on_change_nothing() {
     let mut h = idle_host();
     for name in ["IGMPv2 leave", "IGMPv3 report", "IGMPv2 report from the bridge"] {
         let bytes = golden_frame(name);
-        let f = Frame::parse(&bytes).unwrap();
+        let f = FrameRepr::parse(&bytes).unwrap();
         h.receive_message(ms(60_000), &IpMeta::from(&f.ipv4), &f.igmp);
     }
     assert_eq!(h.poll_at(), None);

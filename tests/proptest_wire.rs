@@ -6,9 +6,9 @@
 
 use core::net::Ipv4Addr;
 
-use mcast::wire::frame::{self, Frame};
 use mcast::wire::igmp::{self, AddrList, GroupRecord, GroupRecords, Message, RecordType, V3Query};
 use mcast::wire::{Error, checksum, ethernet, ipv4};
+use mcast::wire::{FrameRepr, frame};
 use mcast::{AddrError, GroupAddr, MacAddr};
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -440,8 +440,8 @@ proptest! {
     ) {
         let records = owned.records();
         let msg = owned.message(&records);
-        let untagged = Frame::new(msg, src_mac, src_addr);
-        let f = Frame { vlan, ..untagged };
+        let untagged = FrameRepr::new(msg, src_mac, src_addr);
+        let f = FrameRepr { vlan, ..untagged };
         let tags = vlan.iter().flatten().count();
         let len = f.buffer_len();
         prop_assert_eq!(len, ethernet::HEADER_LEN + 4 * tags + 24 + owned.wire_len());
@@ -459,7 +459,7 @@ proptest! {
             prop_assert_eq!(&buf[at + 2..at + 4], &tag.tci.to_be_bytes()[..]);
         }
 
-        let parsed = Frame::parse(&buf);
+        let parsed = FrameRepr::parse(&buf);
         prop_assert_eq!(parsed, Ok(f));
         let parsed = parsed.unwrap();
         let dst = msg.destination();
@@ -499,13 +499,13 @@ proptest! {
         let mut dst = unicast;
         dst.0[0] &= !1;
         let dst = if broadcast { MacAddr::BROADCAST } else { dst };
-        let mut f = Frame { vlan, ..Frame::new(msg, src_mac, src_addr) };
+        let mut f = FrameRepr { vlan, ..FrameRepr::new(msg, src_mac, src_addr) };
         f.ethernet.dst = dst;
         let mut buf = vec![0u8; f.buffer_len()];
         f.emit(&mut buf).expect("emit");
-        let parsed = Frame::parse(&buf);
+        let parsed = FrameRepr::parse(&buf);
         if msg.query().is_some() {
-            prop_assert_eq!(parsed, Ok(Frame { mac_mismatch: true, ..f }));
+            prop_assert_eq!(parsed, Ok(FrameRepr { mac_mismatch: true, ..f }));
         } else {
             prop_assert_eq!(parsed, Err(Error::MacMismatch));
         }
@@ -530,7 +530,7 @@ proptest! {
     ) {
         let records = owned.records();
         let msg = owned.message(&records);
-        let original = Frame::new(msg, src_mac, src_addr);
+        let original = FrameRepr::new(msg, src_mac, src_addr);
         let mut buf = vec![0u8; original.buffer_len()];
         original.emit(&mut buf).expect("emit");
 
@@ -540,20 +540,20 @@ proptest! {
         let ip_start = ethernet::HEADER_LEN;
         let igmp_start = ip_start + original.ipv4.header_len();
 
-        let result = Frame::parse(&buf);
+        let result = FrameRepr::parse(&buf);
         match at {
             0 if mask == 1 && msg.query().is_some() => {
                 let mut dst = original.ethernet.dst;
                 dst.0[0] ^= 1;
                 let expected =
-                    Frame { ethernet: ethernet::Repr { dst, ..original.ethernet }, mac_mismatch: true, ..original };
+                    FrameRepr { ethernet: ethernet::Repr { dst, ..original.ethernet }, mac_mismatch: true, ..original };
                 prop_assert_eq!(result, Ok(expected));
             }
             _ if ethernet::field::DST.contains(&at) => prop_assert_eq!(result, Err(Error::MacMismatch)),
             _ if ethernet::field::SRC.contains(&at) => {
                 let mut src = src_mac.octets();
                 src[at - ethernet::field::SRC.start] ^= mask;
-                let expected = Frame { ethernet: ethernet::Repr { src: MacAddr(src), ..original.ethernet }, ..original };
+                let expected = FrameRepr { ethernet: ethernet::Repr { src: MacAddr(src), ..original.ethernet }, ..original };
                 prop_assert_eq!(result, Ok(expected));
             }
             _ if ethernet::field::ETHERTYPE.contains(&at) => {
@@ -672,14 +672,14 @@ proptest! {
         }
         walk_igmp_packet(&data);
         walk_ipv4_packet(&data);
-        if let Ok(eth) = ethernet::Frame::new_checked(&data[..]) {
+        if let Ok(eth) = ethernet::Packet::new_checked(&data[..]) {
             let _ = (eth.dst(), eth.src(), eth.ethertype(), ethernet::Repr::parse(&eth));
             prop_assert_eq!(eth.payload().len(), data.len() - ethernet::HEADER_LEN);
             walk_ipv4_packet(eth.payload());
         } else {
             prop_assert!(data.len() < ethernet::HEADER_LEN);
         }
-        let _ = Frame::parse(&data);
+        let _ = FrameRepr::parse(&data);
     }
 
     #[test]
@@ -703,7 +703,7 @@ proptest! {
         let igmp_start = ethernet::HEADER_LEN + 24;
         walk_ipv4_packet(&buf[ethernet::HEADER_LEN..]);
         let expected = Message::parse_bytes(&buf[igmp_start..]);
-        let parsed = Frame::parse(&buf);
+        let parsed = FrameRepr::parse(&buf);
         prop_assert_eq!(parsed.map(|f| f.igmp), expected);
         if let Ok(f) = parsed {
             prop_assert_eq!(f.ipv4.payload_len, payload.len());

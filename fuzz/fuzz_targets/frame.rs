@@ -10,14 +10,14 @@
 //! few executions on.
 //!
 //! Properties:
-//! - no accessor of a checked `ethernet::Frame` or `ipv4::Packet` panics, and the
+//! - no accessor of a checked `ethernet::Packet` or `ipv4::Packet` panics, and the
 //!   options walk ends;
 //! - `frame::is_igmp` says yes to every frame that parses;
 //! - a frame that parses, emitted into exactly `buffer_len()` octets, has IPv4 and IGMP
-//!   checksums that verify and parses back to the same `Frame`, except for the fields
+//!   checksums that verify and parses back to the same `FrameRepr`, except for the fields
 //!   that are deliberately not carried over (see `normalized`); emitting that again
 //!   gives the same octets;
-//! - `frame::build_v2` gives what `Frame::new(..).emit` gives for every IGMPv1/v2
+//! - `frame::build_v2` gives what `FrameRepr::new(..).emit` gives for every IGMPv1/v2
 //!   message;
 //! - emitting into one octet less fails with `Error::BufferTooSmall`.
 
@@ -25,7 +25,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use mcast::GroupAddr;
-use mcast::wire::frame::{self, Frame};
+use mcast::wire::{FrameRepr, frame};
 use mcast::wire::{Error, checksum, ethernet, igmp, ipv4};
 
 fuzz_target!(|data: &[u8]| {
@@ -39,7 +39,7 @@ fuzz_target!(|data: &[u8]| {
 fn check(data: &[u8]) {
     walk_views(data);
 
-    let Ok(frame) = Frame::parse(data) else { return };
+    let Ok(frame) = FrameRepr::parse(data) else { return };
     let _ = format!("{frame:?} {}", frame.igmp);
     assert!(frame::is_igmp(data), "parses but is not IGMP: {data:02x?}");
     let ip_start = ethernet::HEADER_LEN + 4 * tags(data);
@@ -59,17 +59,17 @@ fn check(data: &[u8]) {
     assert_eq!(usize::from(ip.total_len()), len - ip_start);
     assert!(checksum::verify(ip.payload()), "emitted IGMP checksum does not verify: {out:02x?}");
 
-    let again = Frame::parse(&out).unwrap_or_else(|e| panic!("{e:?} re-parsing {out:02x?} from {frame:?}"));
+    let again = FrameRepr::parse(&out).unwrap_or_else(|e| panic!("{e:?} re-parsing {out:02x?} from {frame:?}"));
     assert_eq!(again, normalized(frame), "re-parse of {out:02x?}");
 
     let mut out2 = vec![0u8; len];
     assert_eq!(again.emit(&mut out2), Ok(len));
     assert_eq!(out2, out, "second emission differs");
 
-    // The firmware's transmit path frames an IGMPv1/v2 message exactly as `Frame::new`.
+    // The firmware's transmit path frames an IGMPv1/v2 message exactly as `FrameRepr::new`.
     if let Some(v2) = frame::build_v2(&frame.igmp, frame.ethernet.src, frame.ipv4.src_addr) {
         let mut general = [0u8; 64];
-        let general_len = Frame::new(frame.igmp, frame.ethernet.src, frame.ipv4.src_addr).emit(&mut general);
+        let general_len = FrameRepr::new(frame.igmp, frame.ethernet.src, frame.ipv4.src_addr).emit(&mut general);
         assert_eq!(general_len, Ok(v2.len()));
         assert_eq!(&v2[..], &general[..v2.len()], "build_v2 of {frame:?}");
     }
@@ -85,13 +85,13 @@ fn check(data: &[u8]) {
 /// than 8 octets, and a v3 query or report may carry octets after its sources or
 /// records). `emit` writes only the message, so the re-parsed length is the message's.
 ///
-/// The other fields that do not survive are not in `Frame` at all, so the comparison
+/// The other fields that do not survive are not in `FrameRepr` at all, so the comparison
 /// needs no help with them: unknown IPv4 options, the length of the Router Alert
 /// option and a non-zero value (not the alert: no option is emitted), the reserved
 /// flag bit, the reserved bits of a v3 query, the group field of a v1 query, and
 /// Ethernet padding after the total length.
-fn normalized(frame: Frame<'_>) -> Frame<'_> {
-    Frame { ipv4: ipv4::Repr { payload_len: frame.igmp.buffer_len(), ..frame.ipv4 }, ..frame }
+fn normalized(frame: FrameRepr<'_>) -> FrameRepr<'_> {
+    FrameRepr { ipv4: ipv4::Repr { payload_len: frame.igmp.buffer_len(), ..frame.ipv4 }, ..frame }
 }
 
 /// How many VLAN tags (TPID 0x8100, 0x88a8 or 0x9100) start the frame after the MACs,
@@ -110,7 +110,7 @@ fn tags(data: &[u8]) -> usize {
 /// Calls every accessor of the Ethernet and IPv4 views (the IPv4 view where the
 /// EtherType would be and after any tags), walking the options to their end.
 fn walk_views(data: &[u8]) {
-    let Ok(eth) = ethernet::Frame::new_checked(data) else { return };
+    let Ok(eth) = ethernet::Packet::new_checked(data) else { return };
     let _ = (eth.dst(), eth.src(), eth.ethertype(), ethernet::Repr::parse(&eth));
     assert_eq!(eth.payload().len(), data.len() - ethernet::HEADER_LEN);
     walk_ipv4(eth.payload());

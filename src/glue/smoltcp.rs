@@ -8,7 +8,7 @@
 //! IGMP over while smoltcp keeps delivering the groups' datagrams:
 //!
 //! - **Received IGMP** (every IPv4 frame whose protocol field is 2, behind up to two
-//!   VLAN tags) goes to the [`Host`], parsed with [`Frame::parse`]; smoltcp never sees
+//!   VLAN tags) goes to the [`Host`], parsed with [`FrameRepr::parse`]; smoltcp never sees
 //!   it. Frames that do not parse are counted in [`DeviceStats::rx_malformed`]; the Host
 //!   counts the ones that parse but break its rules (destination; TTL when it requires 1)
 //!   in [`HostStats`]. A query at this station's own MAC or the broadcast MAC is the
@@ -23,7 +23,7 @@
 //! - **IGMP that smoltcp sends** (it still sends a report on its own join and a Leave
 //!   on its own leave) is dropped and counted in [`DeviceStats::smoltcp_igmp_dropped`].
 //! - **The Host's messages** are framed with [`frame::build_v2`] (TTL 1, Router Alert,
-//!   TOS 0xc0; byte for byte what [`Frame::new`] gives) and sent through the real
+//!   TOS 0xc0; byte for byte what [`FrameRepr::new`] gives) and sent through the real
 //!   device by [`McastDevice::poll`], whether or not smoltcp has anything to send.
 //! - **[`join`](McastDevice::join) and [`leave`](McastDevice::leave)** keep four things
 //!   in step: smoltcp's group table (so it accepts the group's datagrams), the Host
@@ -149,7 +149,7 @@
 //!   at the broadcast MAC as well as at its group's MAC, as Linux does: Wi-Fi access
 //!   points convert multicast to unicast, and a Host that did not answer such queries
 //!   would see its groups pruned. Reports and Leaves count only at their group's MAC
-//!   ([`Frame::parse`] refuses the others: [`DeviceStats::rx_malformed`]), as in Linux,
+//!   ([`FrameRepr::parse`] refuses the others: [`DeviceStats::rx_malformed`]), as in Linux,
 //!   which does not rely on a router hearing a unicast report. IGMP at another
 //!   station's unicast MAC (a NIC in promiscuous mode passes it) is not for us.
 //! - **VLAN tags**: the `Interface` is untagged, and smoltcp drops tagged frames. A
@@ -173,7 +173,7 @@ use crate::addr::{GroupAddr, MacAddr};
 use crate::filter::{Capabilities, FilterError, FilterSet, MulticastFilter, OverflowPolicy, Program};
 use crate::membership::{ConfigError, GroupInfo, Host, HostConfig, Instant, IpMeta, MembershipError};
 use crate::wire::VlanTag;
-use crate::wire::frame::{self, Frame};
+use crate::wire::{FrameRepr, frame};
 
 #[cfg(doc)]
 use crate::membership::HostStats;
@@ -237,7 +237,7 @@ pub struct DeviceStats {
     pub rx_frames: u32,
     /// IGMP frames that parsed and went to the Host.
     pub rx_igmp: u32,
-    /// IGMP frames that did not parse ([`Frame::parse`] refused them: bad checksum,
+    /// IGMP frames that did not parse ([`FrameRepr::parse`] refused them: bad checksum,
     /// truncated, fragmented, MAC not matching the group, unknown type…), dropped.
     pub rx_malformed: u32,
     /// IGMP frames at another station's unicast MAC, dropped.
@@ -298,7 +298,7 @@ impl<const N: usize> Core<N> {
         let stats = &mut self.stats;
         stats.rx_frames = stats.rx_frames.wrapping_add(1);
         if frame::is_igmp(frame) {
-            match Frame::parse(frame) {
+            match FrameRepr::parse(frame) {
                 Ok(f) if !f.ethernet.dst.is_multicast() && f.ethernet.dst != self.mac => {
                     stats.rx_not_ours = stats.rx_not_ours.wrapping_add(1);
                 }
@@ -323,7 +323,7 @@ impl<const N: usize> Core<N> {
 
 /// Whether a frame belongs to the untagged network: no tag, or priority tags only
 /// (VLAN id 0).
-fn untagged_network(f: &Frame<'_>) -> bool {
+fn untagged_network(f: &FrameRepr<'_>) -> bool {
     let priority = |tag: Option<VlanTag>| tag.is_none_or(|tag| tag.id() == 0);
     priority(f.vlan[0]) && priority(f.vlan[1])
 }

@@ -1,8 +1,8 @@
 //! A deterministic simulated LAN: hosts and queriers on one Ethernet segment, in
 //! virtual time, with seeded frame loss.
 //!
-//! Every message crosses the segment as a real frame: framed by [`Frame::new`], emitted
-//! to bytes, parsed back by [`Frame::parse`] at each receiver. Hosts receive what their
+//! Every message crosses the segment as a real frame: framed by [`FrameRepr::new`], emitted
+//! to bytes, parsed back by [`FrameRepr::parse`] at each receiver. Hosts receive what their
 //! NIC would let in (groups they joined, and 224.0.0.1); queriers receive all
 //! multicast. Nothing depends on wall-clock time or global state: the same seed gives
 //! the same run.
@@ -22,7 +22,7 @@ use crate::membership::{
     ConfigError, Host, HostConfig, Instant, IpMeta, MembershipError, Querier, QuerierConfig, QuerierEvent, Rng,
     Transmit,
 };
-use crate::wire::frame::Frame;
+use crate::wire::FrameRepr;
 
 /// Groups each simulated host can join.
 pub const HOST_CAPACITY: usize = 16;
@@ -242,7 +242,7 @@ impl Lan {
     fn deliver(&mut self, from: usize, t: &Transmit) {
         let mut buf = [0u8; 128];
         let sender = &self.nodes[from];
-        let Ok(len) = Frame::new(t.message, sender.mac, t.source).emit(&mut buf) else { return };
+        let Ok(len) = FrameRepr::new(t.message, sender.mac, t.source).emit(&mut buf) else { return };
         let bytes = &buf[..len];
         for i in 0..self.nodes.len() {
             if i == from {
@@ -261,7 +261,7 @@ impl Lan {
             }
             self.deliveries += 1;
             // The receiver sees only what survives a real parse.
-            let Ok(frame) = Frame::parse(bytes) else { continue };
+            let Ok(frame) = FrameRepr::parse(bytes) else { continue };
             let meta = IpMeta::from(&frame.ipv4);
             match &mut self.nodes[i].role {
                 Role::Host(h) => h.receive_message(self.now, &meta, &frame.igmp),

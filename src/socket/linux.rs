@@ -15,7 +15,7 @@ use std::string::String;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::{Error, ErrorKind, Interface, Received, Result};
-use crate::wire::{self, frame::Frame};
+use crate::wire::{self, FrameRepr};
 
 /// Per-socket state the Linux receive path needs: none.
 #[derive(Debug)]
@@ -196,8 +196,8 @@ pub struct Captured<'a> {
     pub bytes: &'a [u8],
     /// Received or sent.
     pub direction: Direction,
-    /// The frame decoded by [`Frame::parse`], or why it did not decode.
-    pub frame: core::result::Result<Frame<'a>, wire::Error>,
+    /// The frame decoded by [`FrameRepr::parse`], or why it did not decode.
+    pub frame: core::result::Result<FrameRepr<'a>, wire::Error>,
 }
 
 /// Captures the IGMP frames on one interface (an AF_PACKET socket) and decodes them.
@@ -298,7 +298,7 @@ impl IgmpMonitor {
             }
             let direction = if pkttype == libc::PACKET_OUTGOING { Direction::Out } else { Direction::In };
             let bytes = &buf[..len];
-            return Ok(Captured { bytes, direction, frame: Frame::parse(bytes) });
+            return Ok(Captured { bytes, direction, frame: FrameRepr::parse(bytes) });
         }
     }
 }

@@ -2,7 +2,7 @@
 //! add and strip it.
 //!
 //! The views here see one header: a tagged frame's EtherType is its first tag's TPID
-//! (0x8100, say). [`VlanTag`] is one 802.1Q / 802.1ad tag; `frame::Frame::parse` reads
+//! (0x8100, say). [`VlanTag`] is one 802.1Q / 802.1ad tag; `frame::Repr::parse` reads
 //! through up to two of them.
 
 use core::fmt;
@@ -100,20 +100,20 @@ impl VlanTag {
     }
 }
 
-/// A zero-copy view of an Ethernet II frame; made only by [`Frame::new_checked`].
+/// A zero-copy view of an Ethernet II frame; made only by [`Packet::new_checked`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Frame<T: AsRef<[u8]>> {
+pub struct Packet<T: AsRef<[u8]>> {
     buffer: T,
 }
 
-impl<T: AsRef<[u8]>> Frame<T> {
+impl<T: AsRef<[u8]>> Packet<T> {
     /// Wraps a buffer of at least [`HEADER_LEN`] octets, or fails with
     /// [`Error::Truncated`].
-    pub fn new_checked(buffer: T) -> Result<Frame<T>> {
+    pub fn new_checked(buffer: T) -> Result<Packet<T>> {
         if buffer.as_ref().len() < HEADER_LEN {
             return Err(Error::Truncated);
         }
-        Ok(Frame { buffer })
+        Ok(Packet { buffer })
     }
 
     /// The underlying buffer.
@@ -142,7 +142,7 @@ impl<T: AsRef<[u8]>> Frame<T> {
     }
 }
 
-impl<T: AsRef<[u8]> + AsMut<[u8]>> Frame<T> {
+impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     /// Sets the destination MAC.
     pub fn set_dst(&mut self, mac: MacAddr) {
         self.buffer.as_mut()[field::DST].copy_from_slice(&mac.0);
@@ -178,7 +178,7 @@ pub struct Repr {
 
 impl Repr {
     /// Reads the header of a checked frame.
-    pub fn parse<T: AsRef<[u8]>>(frame: &Frame<T>) -> Repr {
+    pub fn parse<T: AsRef<[u8]>>(frame: &Packet<T>) -> Repr {
         Repr { dst: frame.dst(), src: frame.src(), ethertype: frame.ethertype() }
     }
 
@@ -190,7 +190,7 @@ impl Repr {
     /// Writes the header to the start of `buf`; returns its length.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         let header = buf.get_mut(..HEADER_LEN).ok_or(Error::BufferTooSmall)?;
-        let mut frame = Frame { buffer: header };
+        let mut frame = Packet { buffer: header };
         frame.set_dst(self.dst);
         frame.set_src(self.src);
         frame.set_ethertype(self.ethertype);
@@ -206,7 +206,7 @@ mod tests {
 
     #[test]
     fn parse_and_emit() {
-        let f = Frame::new_checked(&HEADER[..]).unwrap();
+        let f = Packet::new_checked(&HEADER[..]).unwrap();
         let repr = Repr::parse(&f);
         assert_eq!(repr.dst.to_string(), "01:00:5e:01:02:03");
         assert_eq!(repr.src.to_string(), "22:44:6f:0d:33:e4");
@@ -221,7 +221,7 @@ mod tests {
     #[test]
     fn truncation_at_every_length() {
         for len in 0..HEADER_LEN {
-            assert_eq!(Frame::new_checked(&HEADER[..len]).err(), Some(Error::Truncated));
+            assert_eq!(Packet::new_checked(&HEADER[..len]).err(), Some(Error::Truncated));
         }
     }
 

@@ -1,10 +1,10 @@
 //! Whole IGMP frames: Ethernet II (with up to two VLAN tags) + IPv4 with Router Alert +
 //! IGMP.
 //!
-//! [`Frame::new`] frames a message the way the RFCs prescribe and Linux does: IPv4
+//! [`Repr::new`] frames a message the way the RFCs prescribe and Linux does: IPv4
 //! destination from [`Message::destination`], Ethernet destination mapped from it
 //! (RFC 1112 §6.4), TTL 1, the Router Alert option ([RFC 2236 §2]), TOS 0xc0
-//! (Internetwork Control) and Don't Fragment. [`Frame::parse`] applies every check of
+//! (Internetwork Control) and Don't Fragment. [`Repr::parse`] applies every check of
 //! every layer, reading through 802.1Q / 802.1ad tags.
 //!
 //! Frames are not padded to the 60-octet Ethernet minimum: a 38-octet IGMPv2 frame
@@ -30,20 +30,20 @@ pub const IGMP_TOS: u8 = 0xc0;
 /// The three layers of an IGMP frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Frame<'a> {
+pub struct Repr<'a> {
     /// The Ethernet header. In a tagged frame its EtherType is the one after the tags
     /// (IPv4).
     pub ethernet: ethernet::Repr,
     /// The VLAN tags between the source MAC and the EtherType, outermost first: none,
-    /// one (`[Some(tag), None]`), or two (QinQ). [`parse`](Frame::parse) recognises the
-    /// TPIDs 0x8100, 0x88a8 and 0x9100; [`emit`](Frame::emit) writes the tags that are
+    /// one (`[Some(tag), None]`), or two (QinQ). [`parse`](Repr::parse) recognises the
+    /// TPIDs 0x8100, 0x88a8 and 0x9100; [`emit`](Repr::emit) writes the tags that are
     /// `Some`, in order.
     pub vlan: [Option<VlanTag>; 2],
     /// The Ethernet destination is not the MAC the multicast IPv4 destination maps to:
     /// an IGMP query at a unicast MAC (a Wi-Fi access point's multicast-to-unicast
-    /// conversion) or at the broadcast MAC, the only mismatch [`parse`](Frame::parse)
+    /// conversion) or at the broadcast MAC, the only mismatch [`parse`](Repr::parse)
     /// accepts. Whether a unicast one is this station's MAC is the receiver's to check.
-    /// Ignored by [`emit`](Frame::emit), which writes `ethernet.dst` as it is.
+    /// Ignored by [`emit`](Repr::emit), which writes `ethernet.dst` as it is.
     pub mac_mismatch: bool,
     /// The IPv4 header. Its `payload_len` is the message's length.
     pub ipv4: ipv4::Repr,
@@ -51,12 +51,12 @@ pub struct Frame<'a> {
     pub igmp: Message<'a>,
 }
 
-impl<'a> Frame<'a> {
+impl<'a> Repr<'a> {
     /// Frames `igmp` from a host or router with the given MAC and IPv4 address, with
     /// the destinations, TTL, TOS, flags and Router Alert the RFCs prescribe.
-    pub fn new(igmp: Message<'a>, src_mac: MacAddr, src_addr: Ipv4Addr) -> Frame<'a> {
+    pub fn new(igmp: Message<'a>, src_mac: MacAddr, src_addr: Ipv4Addr) -> Repr<'a> {
         let dst = igmp.destination();
-        Frame {
+        Repr {
             ethernet: ethernet::Repr { dst: dst.to_mac(), src: src_mac, ethertype: EtherType::IPV4 },
             vlan: [None; 2],
             mac_mismatch: false,
@@ -82,15 +82,15 @@ impl<'a> Frame<'a> {
     /// its checksum.
     ///
     /// A query whose Ethernet destination is a unicast MAC or the broadcast MAC is
-    /// accepted and flagged ([`mac_mismatch`](Frame::mac_mismatch)): Linux acts on a
+    /// accepted and flagged ([`mac_mismatch`](Repr::mac_mismatch)): Linux acts on a
     /// query whatever its link-layer destination. Any other mismatch (a report or
     /// Leave at such a MAC, anything at another multicast MAC) is
     /// [`Error::MacMismatch`].
     ///
     /// TTL and Router Alert are reported, not enforced: what to do with an IGMP message
     /// that lacks them is the receiver's policy.
-    pub fn parse(buf: &'a [u8]) -> Result<Frame<'a>> {
-        let eth = ethernet::Frame::new_checked(buf)?;
+    pub fn parse(buf: &'a [u8]) -> Result<Repr<'a>> {
+        let eth = ethernet::Packet::new_checked(buf)?;
         let mut ethernet = ethernet::Repr::parse(&eth);
         let (vlan, ip_at) = read_tags(buf, &mut ethernet.ethertype)?;
         if ethernet.ethertype != EtherType::IPV4 {
@@ -114,10 +114,10 @@ impl<'a> Frame<'a> {
             mac_mismatch = true;
         }
         let igmp = Message::parse(&igmp::Packet::new_checked(payload)?)?;
-        Ok(Frame { ethernet, vlan, mac_mismatch, ipv4, igmp })
+        Ok(Repr { ethernet, vlan, mac_mismatch, ipv4, igmp })
     }
 
-    /// The octets [`emit`](Frame::emit) writes.
+    /// The octets [`emit`](Repr::emit) writes.
     pub fn buffer_len(&self) -> usize {
         let tags = self.vlan.iter().flatten().count();
         ethernet::HEADER_LEN + tags * VlanTag::LEN + self.ipv4.header_len() + self.igmp.buffer_len()
@@ -171,7 +171,7 @@ fn read_tags(buf: &[u8], ethertype: &mut EtherType) -> Result<([Option<VlanTag>;
 }
 
 /// Whether an Ethernet frame carries IPv4 with protocol 2 (IGMP), behind up to two VLAN
-/// tags: a cheap look at a few fields, before the full [`Frame::parse`].
+/// tags: a cheap look at a few fields, before the full [`Repr::parse`].
 pub fn is_igmp(buf: &[u8]) -> bool {
     let mut at = ethernet::field::ETHERTYPE.start;
     // The EtherType, or up to two tags' TPIDs before it.
@@ -226,10 +226,10 @@ const V2_TEMPLATE: [u8; V2_FRAME_LEN] = {
 };
 
 /// Frames an IGMPv1 or IGMPv2 message (every kind an IGMPv2 host or querier sends)
-/// byte for byte as [`Frame::new`] and [`Frame::emit`] would, into an array.
+/// byte for byte as [`Repr::new`] and [`Repr::emit`] would, into an array.
 ///
 /// This is the transmit path of firmware: a few hundred octets of code, where the
-/// general [`Frame::emit`] carries every IGMPv3 layout as well. `None` where
+/// general [`Repr::emit`] carries every IGMPv3 layout as well. `None` where
 /// [`Message::to_v2_octets`] is `None` (IGMPv3 messages, a v2 query with Max Resp 0).
 pub fn build_v2(igmp: &Message<'_>, src_mac: MacAddr, src_addr: Ipv4Addr) -> Option<[u8; V2_FRAME_LEN]> {
     let message = igmp.to_v2_octets()?;
@@ -247,9 +247,9 @@ pub fn build_v2(igmp: &Message<'_>, src_mac: MacAddr, src_addr: Ipv4Addr) -> Opt
     Some(frame)
 }
 
-/// Frames `igmp` as [`Frame::new`] does and writes it to `buf`; returns its length.
+/// Frames `igmp` as [`Repr::new`] does and writes it to `buf`; returns its length.
 pub fn build(igmp: &Message<'_>, src_mac: MacAddr, src_addr: Ipv4Addr, buf: &mut [u8]) -> Result<usize> {
-    Frame::new(*igmp, src_mac, src_addr).emit(buf)
+    Repr::new(*igmp, src_mac, src_addr).emit(buf)
 }
 
 #[cfg(test)]
@@ -268,11 +268,11 @@ mod tests {
         let mut buf = [0u8; 64];
         let len = build(&msg, MAC, Ipv4Addr::new(10, 99, 0, 1), &mut buf).unwrap();
         assert_eq!(len, 46);
-        let f = Frame::parse(&buf[..len]).unwrap();
+        let f = Repr::parse(&buf[..len]).unwrap();
         assert_eq!(f.ethernet.dst, GroupAddr::ALL_ROUTERS.to_mac());
         assert_eq!(f.ipv4.dst_addr, Ipv4Addr::new(224, 0, 0, 2));
         assert_eq!(f.igmp, msg);
-        assert_eq!(f, Frame::new(msg, MAC, Ipv4Addr::new(10, 99, 0, 1)));
+        assert_eq!(f, Repr::new(msg, MAC, Ipv4Addr::new(10, 99, 0, 1)));
         assert_eq!(build(&msg, MAC, Ipv4Addr::UNSPECIFIED, &mut buf[..45]), Err(Error::BufferTooSmall));
     }
 
@@ -289,7 +289,7 @@ mod tests {
         ];
         for msg in messages {
             let mut buf = [0u8; 64];
-            let len = Frame::new(msg, MAC, src).emit(&mut buf).unwrap();
+            let len = Repr::new(msg, MAC, src).emit(&mut buf).unwrap();
             assert_eq!(len, V2_FRAME_LEN);
             assert_eq!(build_v2(&msg, MAC, src).as_ref().map(|f| &f[..]), Some(&buf[..len]), "{msg:?}");
         }
@@ -312,19 +312,19 @@ mod tests {
         let mut buf = [0u8; 64];
         let len = build(&msg, MAC, Ipv4Addr::new(10, 99, 0, 1), &mut buf).unwrap();
         buf[5] ^= 1;
-        assert_eq!(Frame::parse(&buf[..len]), Err(Error::MacMismatch));
+        assert_eq!(Repr::parse(&buf[..len]), Err(Error::MacMismatch));
     }
 
     #[test]
     fn unicast_destination_skips_the_mac_check() {
         // IGMPv3 allows unicast queries; the MAC then is the host's own.
         let msg = Message::V2Query { max_resp: 100, group: None };
-        let mut f = Frame::new(msg, MAC, Ipv4Addr::new(10, 0, 0, 1));
+        let mut f = Repr::new(msg, MAC, Ipv4Addr::new(10, 0, 0, 1));
         f.ipv4.dst_addr = Ipv4Addr::new(10, 0, 0, 2);
         f.ethernet.dst = MacAddr([0x02, 0, 0, 0, 0, 2]);
         let mut buf = [0u8; 64];
         let len = f.emit(&mut buf).unwrap();
-        assert_eq!(Frame::parse(&buf[..len]), Ok(f));
+        assert_eq!(Repr::parse(&buf[..len]), Ok(f));
     }
 
     /// A Linux bridge's IGMPv2 general query (source 0.0.0.0, Max Resp 2 s), from
@@ -373,21 +373,21 @@ mod tests {
         // a query whatever its link-layer destination.
         for dst in [OWN_MAC, BROADCAST] {
             let bytes = query_frame(dst, &[]);
-            let f = Frame::parse(&bytes).unwrap();
+            let f = Repr::parse(&bytes).unwrap();
             assert_eq!(f.igmp, GENERAL_QUERY);
             assert_eq!(f.ethernet.dst, MacAddr(dst));
             assert!(f.mac_mismatch);
         }
         // The group's own MAC is no mismatch.
-        assert!(!Frame::parse(&query_frame(QUERY_ETH[..6].try_into().unwrap(), &[])).unwrap().mac_mismatch);
-        assert!(!Frame::parse(&REPORT).unwrap().mac_mismatch);
+        assert!(!Repr::parse(&query_frame(QUERY_ETH[..6].try_into().unwrap(), &[])).unwrap().mac_mismatch);
+        assert!(!Repr::parse(&REPORT).unwrap().mac_mismatch);
     }
 
     #[test]
     fn reports_and_leaves_to_a_unicast_or_the_broadcast_mac_are_refused() {
         for dst in [OWN_MAC, BROADCAST] {
-            assert_eq!(Frame::parse(&with_dst(&REPORT, dst)), Err(Error::MacMismatch));
-            assert_eq!(Frame::parse(&with_dst(&LEAVE, dst)), Err(Error::MacMismatch));
+            assert_eq!(Repr::parse(&with_dst(&REPORT, dst)), Err(Error::MacMismatch));
+            assert_eq!(Repr::parse(&with_dst(&LEAVE, dst)), Err(Error::MacMismatch));
         }
     }
 
@@ -395,7 +395,7 @@ mod tests {
     fn a_query_to_another_multicast_mac_is_refused() {
         // 224.0.0.2's MAC, and an IPv6 one: a multicast MAC other than the group's.
         for dst in [[0x01, 0x00, 0x5e, 0x00, 0x00, 0x02], [0x33, 0x33, 0x00, 0x00, 0x00, 0x01]] {
-            assert_eq!(Frame::parse(&query_frame(dst, &[])), Err(Error::MacMismatch));
+            assert_eq!(Repr::parse(&query_frame(dst, &[])), Err(Error::MacMismatch));
         }
     }
 
@@ -419,7 +419,7 @@ mod tests {
         ];
         for (tags, vlan, ids) in cases {
             let bytes = query_frame(all_systems, tags);
-            let f = Frame::parse(&bytes).unwrap_or_else(|e| panic!("{tags:02x?}: {e}"));
+            let f = Repr::parse(&bytes).unwrap_or_else(|e| panic!("{tags:02x?}: {e}"));
             assert_eq!(f.vlan, vlan, "{tags:02x?}");
             assert_eq!(f.vlan.map(|t| t.map_or(0, VlanTag::id)), ids);
             assert_eq!(f.igmp, GENERAL_QUERY, "{tags:02x?}");
@@ -463,12 +463,12 @@ mod tests {
     fn a_third_tag_or_a_frame_cut_inside_a_tag_is_refused() {
         let all_systems = [0x01, 0x00, 0x5e, 0x00, 0x00, 0x01];
         let three = [0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x00, 0x0a, 0x81, 0x00, 0x00, 0x0b];
-        assert_eq!(Frame::parse(&query_frame(all_systems, &three)), Err(Error::NotIpv4(0x8100)));
+        assert_eq!(Repr::parse(&query_frame(all_systems, &three)), Err(Error::NotIpv4(0x8100)));
         let tagged = query_frame(all_systems, &[0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x00, 0x0a]);
         // Cut in the outer tag's TCI, at the inner TPID, in the inner TCI, at the
         // EtherType, and before the IPv4 header.
         for len in 14..=22 {
-            assert_eq!(Frame::parse(&tagged[..len]), Err(Error::Truncated), "{len} octets");
+            assert_eq!(Repr::parse(&tagged[..len]), Err(Error::Truncated), "{len} octets");
         }
     }
 
@@ -479,10 +479,10 @@ mod tests {
         let len = build(&msg, MAC, Ipv4Addr::new(10, 99, 0, 1), &mut buf).unwrap();
         let mut arp = buf;
         arp[12..14].copy_from_slice(&[0x08, 0x06]);
-        assert_eq!(Frame::parse(&arp[..len]), Err(Error::NotIpv4(0x0806)));
-        let mut udp = Frame::new(msg, MAC, Ipv4Addr::new(10, 99, 0, 1));
+        assert_eq!(Repr::parse(&arp[..len]), Err(Error::NotIpv4(0x0806)));
+        let mut udp = Repr::new(msg, MAC, Ipv4Addr::new(10, 99, 0, 1));
         udp.ipv4.protocol = 17;
         let len = udp.emit(&mut buf).unwrap();
-        assert_eq!(Frame::parse(&buf[..len]), Err(Error::NotIgmp(17)));
+        assert_eq!(Repr::parse(&buf[..len]), Err(Error::NotIgmp(17)));
     }
 }

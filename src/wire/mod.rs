@@ -1,6 +1,6 @@
 //! Zero-copy views and typed messages for IGMP, IPv4 and Ethernet.
 //!
-//! Each protocol has a `Packet`/`Frame` view over a byte buffer, made only by a
+//! Each protocol has a `Packet` view over a byte buffer, made only by a
 //! `new_checked` that validates every length the accessors rely on, so no accessor
 //! can panic; and a typed representation (`Message`, `Repr`) with `parse`,
 //! `buffer_len` and `emit`. [`frame`] puts the three layers together the way the
@@ -18,8 +18,8 @@ pub mod ipv4;
 use core::fmt;
 use core::ops::Range;
 
-pub use ethernet::{EtherType, Frame as EthernetFrame, Repr as EthernetRepr, VlanTag};
-pub use frame::Frame;
+pub use ethernet::{EtherType, Packet as EthernetPacket, Repr as EthernetRepr, VlanTag};
+pub use frame::Repr as FrameRepr;
 pub use igmp::{Message as IgmpMessage, Packet as IgmpPacket};
 pub use ipv4::{Packet as Ipv4Packet, Repr as Ipv4Repr};
 

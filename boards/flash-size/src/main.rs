@@ -3,7 +3,7 @@
 //! Both variants read a received frame from a RAM buffer with volatile reads (as if a
 //! MAC's DMA had written it), do some work on it, and write results back with volatile
 //! writes, forever. The baseline only copies and folds the bytes. With `with-mcast`
-//! the same firmware also parses the frame with `Frame::parse`, acts on a query, builds
+//! the same firmware also parses the frame with `FrameRepr::parse`, acts on a query, builds
 //! a report with `frame::build`, maps a group to its MAC and classifies its scope, so
 //! the linker keeps the code a host needs. The size difference between the two is what
 //! `mcast::addr` and `mcast::wire` cost.
@@ -63,14 +63,14 @@ fn baseline(buf: &[u8]) -> u32 {
 fn with_mcast(buf: &[u8]) -> u32 {
     use core::net::Ipv4Addr;
 
-    use mcast::wire::frame::{self, Frame};
     use mcast::wire::igmp::Message;
+    use mcast::wire::{FrameRepr, frame};
     use mcast::{GroupAddr, MacAddr, Scope};
 
     const OUR_MAC: MacAddr = MacAddr([0x22, 0x44, 0x6f, 0x0d, 0x33, 0xe4]);
     const OUR_ADDR: Ipv4Addr = Ipv4Addr::new(10, 99, 0, 1);
 
-    let frame = match Frame::parse(buf) {
+    let frame = match FrameRepr::parse(buf) {
         Ok(frame) => frame,
         // Nothing is formatted: a firmware counts errors, it does not print them.
         Err(_) => return 0x8000_0000,

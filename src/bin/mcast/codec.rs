@@ -5,8 +5,8 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 
 use mcast::filter::HashScheme;
-use mcast::wire::frame::{self, Frame};
 use mcast::wire::igmp::{AddrList, GroupRecord, GroupRecords, Message, RecordType, V3Query, encode_exp_code};
+use mcast::wire::{FrameRepr, frame};
 use mcast::wire::{VlanTag, ethernet, ipv4};
 use mcast::{GroupAddr, MacAddr, Scope};
 
@@ -200,7 +200,7 @@ pub fn encode(out: &mut Out, what: &Encode, src: Ipv4Addr, src_mac: MacAddr) -> 
             Message::V3Report { records: GroupRecords::new(&records) }
         }
     };
-    let mut buf = vec![0u8; frame::Frame::new(message, src_mac, src).buffer_len()];
+    let mut buf = vec![0u8; FrameRepr::new(message, src_mac, src).buffer_len()];
     let len =
         frame::build(&message, src_mac, src, &mut buf).map_err(|e| Failure::usage(format!("cannot encode: {e}")))?;
     let hex = to_hex(&buf[..len]);
@@ -237,7 +237,7 @@ pub fn from_hex(s: &str) -> Result<Vec<u8>, String> {
 
 /// The value of the Router Alert option of `bytes`, the frame `f` was parsed from (the
 /// parsed header says only whether it is the alert, value 0).
-fn router_alert_value(f: &Frame<'_>, bytes: &[u8]) -> Option<u16> {
+fn router_alert_value(f: &FrameRepr<'_>, bytes: &[u8]) -> Option<u16> {
     let tags = f.vlan.iter().flatten().count();
     let ip = bytes.get(ethernet::HEADER_LEN + tags * VlanTag::LEN..)?;
     ipv4::Packet::new_checked(ip).ok()?.router_alert()
@@ -245,7 +245,7 @@ fn router_alert_value(f: &Frame<'_>, bytes: &[u8]) -> Option<u16> {
 
 /// Each VLAN tag of `f`, outermost first: "802.1Q vlan 10", with " priority 5" and
 /// " drop eligible" where they are set.
-fn vlan_notes(f: &Frame<'_>) -> Vec<String> {
+fn vlan_notes(f: &FrameRepr<'_>) -> Vec<String> {
     let note = |tag: &VlanTag| {
         let mut note = format!("{} vlan {}", tag.tpid, tag.id());
         if tag.priority() != 0 {
@@ -261,7 +261,7 @@ fn vlan_notes(f: &Frame<'_>) -> Vec<String> {
 
 /// "not the group's MAC 01:00:5e:00:00:01 (unicast)" for a query accepted at a unicast
 /// or the broadcast MAC.
-fn mismatch_note(f: &Frame<'_>) -> Option<String> {
+fn mismatch_note(f: &FrameRepr<'_>) -> Option<String> {
     if !f.mac_mismatch {
         return None;
     }
@@ -272,14 +272,14 @@ fn mismatch_note(f: &Frame<'_>) -> Option<String> {
 
 /// What the link layer says beyond the addresses: the VLAN tags and a destination that
 /// is not the group's MAC.
-pub fn link_notes(f: &Frame<'_>) -> Vec<String> {
+pub fn link_notes(f: &FrameRepr<'_>) -> Vec<String> {
     let mut notes = vlan_notes(f);
     notes.extend(mismatch_note(f));
     notes
 }
 
 /// The layers of a decoded frame (parsed from `bytes`) as JSON fields.
-pub fn frame_json(obj: Object, f: &Frame<'_>, bytes: &[u8]) -> Object {
+pub fn frame_json(obj: Object, f: &FrameRepr<'_>, bytes: &[u8]) -> Object {
     let vlan = f.vlan.iter().flatten().map(|tag| {
         Object::new()
             .num("tpid", tag.tpid.0)
@@ -352,7 +352,7 @@ fn igmp_type(m: &Message<'_>) -> &'static str {
 }
 
 /// The layers of a decoded frame (parsed from `bytes`) as indented text lines.
-pub fn frame_text(f: &Frame<'_>, bytes: &[u8]) -> String {
+pub fn frame_text(f: &FrameRepr<'_>, bytes: &[u8]) -> String {
     let ip = &f.ipv4;
     let mut flags = String::new();
     if ip.dont_fragment {
@@ -408,7 +408,7 @@ pub fn decode(out: &mut Out, hex: &[String], pcap: Option<&Path>) -> Result<(), 
     };
     let mut bad = 0;
     for input in &inputs {
-        let parsed = Frame::parse(&input.bytes);
+        let parsed = FrameRepr::parse(&input.bytes);
         if parsed.is_err() {
             bad += 1;
         }

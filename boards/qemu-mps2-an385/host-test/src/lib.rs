@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use mcast::wire::FrameRepr;
 use mcast::wire::checksum;
-use mcast::wire::frame::Frame;
 use mcast::wire::igmp::Message;
 use mcast::wire::ipv4;
 use mcast::{GroupAddr, MacAddr};
@@ -103,11 +103,11 @@ pub struct Received {
 impl Received {
     /// The frame as IGMP, if it is an IGMP frame; panics if it is one that does not
     /// parse (the firmware must never send such a thing).
-    pub fn igmp(&self) -> Option<Frame<'_>> {
+    pub fn igmp(&self) -> Option<FrameRepr<'_>> {
         if !is_ipv4_protocol(&self.bytes, ipv4::PROTOCOL_IGMP) {
             return None;
         }
-        match Frame::parse(&self.bytes) {
+        match FrameRepr::parse(&self.bytes) {
             Ok(f) => Some(f),
             Err(e) => panic!("the firmware sent a malformed IGMP frame ({e}): {:02x?}", self.bytes),
         }
@@ -299,7 +299,7 @@ pub fn is_ipv4_protocol(frame: &[u8], protocol: u8) -> bool {
 /// message's own destination unless `dst` says otherwise (the Ethernet destination
 /// follows).
 pub fn igmp_frame(message: Message<'_>, src_mac: MacAddr, src: Ipv4Addr, dst: Option<Ipv4Addr>) -> Vec<u8> {
-    let mut f = Frame::new(message, src_mac, src);
+    let mut f = FrameRepr::new(message, src_mac, src);
     if let Some(dst) = dst {
         f.ipv4.dst_addr = dst;
         f.ethernet.dst = GroupAddr::from_ipv4(dst).map_or(FIRMWARE_MAC, GroupAddr::to_mac);

@@ -87,7 +87,7 @@ fn the_join_report_is_a_correct_igmpv2_frame() {
     assert!(f.ipv4.router_alert);
     assert_eq!(f.ipv4.tos, 0xc0);
     // Byte for byte: IHL 6 with the Router Alert option 94 04 00 00; both checksums
-    // were verified by Frame::parse.
+    // were verified by FrameRepr::parse.
     assert_eq!(first.bytes[14], 0x46);
     assert_eq!(first.bytes[34..38], [0x94, 0x04, 0x00, 0x00]);
 
