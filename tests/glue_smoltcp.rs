@@ -23,13 +23,12 @@ use smoltcp::socket::udp;
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, IgmpPacket, IgmpRepr, IpAddress, IpCidr, IpEndpoint, Ipv4Address, Ipv4Packet};
 
+mod common;
+use common::g;
+
 const SUBNET: [u8; 3] = [10, 0, 0];
 const UDP_PORT: u16 = 5000;
 const LAN9118: Capabilities = Capabilities::new(0, Some(HashScheme::Lan9118), true);
-
-fn g(s: &str) -> GroupAddr {
-    s.parse().unwrap()
-}
 
 fn ip(last: u8) -> Ipv4Address {
     Ipv4Address::new(SUBNET[0], SUBNET[1], SUBNET[2], last)

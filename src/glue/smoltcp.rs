@@ -171,7 +171,7 @@ use smoltcp::wire::IpCidr;
 
 use crate::addr::{GroupAddr, MacAddr};
 use crate::filter::{Capabilities, FilterError, FilterSet, MulticastFilter, OverflowPolicy, Program};
-use crate::membership::{ConfigError, GroupInfo, Host, HostConfig, Instant, IpMeta, MembershipError};
+use crate::membership::{ConfigError, GroupInfo, Host, HostConfig, Instant, IpMeta, MembershipError, bump, joinable};
 use crate::wire::VlanTag;
 use crate::wire::{FrameRepr, frame};
 
@@ -232,6 +232,7 @@ impl From<FilterError> for Error {
 /// in [`McastDevice::host`]`().stats()`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct DeviceStats {
     /// Frames received from the real device.
     pub rx_frames: u32,
@@ -296,25 +297,25 @@ impl<const N: usize> Core<N> {
     /// Returns whether smoltcp should see the frame.
     fn receive(&mut self, now: Instant, frame: &[u8]) -> bool {
         let stats = &mut self.stats;
-        stats.rx_frames = stats.rx_frames.wrapping_add(1);
+        bump(&mut stats.rx_frames);
         if frame::is_igmp(frame) {
             match FrameRepr::parse(frame) {
                 Ok(f) if !f.ethernet.dst.is_multicast() && f.ethernet.dst != self.mac => {
-                    stats.rx_not_ours = stats.rx_not_ours.wrapping_add(1);
+                    bump(&mut stats.rx_not_ours);
                 }
-                Ok(f) if !untagged_network(&f) => stats.rx_tagged = stats.rx_tagged.wrapping_add(1),
+                Ok(f) if !untagged_network(&f) => bump(&mut stats.rx_tagged),
                 Ok(f) => {
-                    stats.rx_igmp = stats.rx_igmp.wrapping_add(1);
+                    bump(&mut stats.rx_igmp);
                     self.host.receive_message(now, &IpMeta::from(&f.ipv4), &f.igmp);
                 }
-                Err(_) => stats.rx_malformed = stats.rx_malformed.wrapping_add(1),
+                Err(_) => bump(&mut stats.rx_malformed),
             }
             return false;
         }
         let Some(&[a, b, c, d, e, f]) = frame.get(..6) else { return true };
         let dst = MacAddr([a, b, c, d, e, f]);
         if dst.is_ipv4_multicast() && !self.set.accepts(dst) {
-            stats.rx_filtered = stats.rx_filtered.wrapping_add(1);
+            bump(&mut stats.rx_filtered);
             return false;
         }
         true
@@ -411,7 +412,7 @@ impl<D: Device, F: MulticastFilter, const N: usize> McastDevice<D, F, N> {
     /// Wraps `device`, whose multicast filter is `filter` and whose MAC is `mac` (the
     /// source of the IGMP frames; the interface's own). The FilterSet places MACs by
     /// the best policy the filter supports ([`OverflowPolicy::best_for`]); `config` and
-    /// `seed` are the Host's (give each device its own seed: its MAC, a hardware RNG).
+    /// `seed` are the Host's (one per device and per boot: see [the seed](self#the-seed)).
     ///
     /// The NIC is programmed on the first poll.
     pub fn new(device: D, filter: F, mac: MacAddr, config: HostConfig, seed: u64) -> Result<Self, Error> {
@@ -570,7 +571,7 @@ impl<D: Device, F: MulticastFilter, const N: usize> McastDevice<D, F, N> {
         let mut next = || host.poll_transmit(t).and_then(|tx| frame::build_v2(&tx.message, mac, tx.source));
         while let Some(frame) = self.pending_tx.take().or_else(&mut next) {
             let Some(token) = self.device.transmit(now) else {
-                self.core.stats.tx_deferred = self.core.stats.tx_deferred.wrapping_add(1);
+                bump(&mut self.core.stats.tx_deferred);
                 self.pending_tx = Some(frame);
                 break;
             };
@@ -580,12 +581,16 @@ impl<D: Device, F: MulticastFilter, const N: usize> McastDevice<D, F, N> {
                     buf.copy_from_slice(&frame);
                 }
             });
-            self.core.stats.tx_igmp = self.core.stats.tx_igmp.wrapping_add(1);
+            bump(&mut self.core.stats.tx_igmp);
         }
     }
 
     /// When to poll next: the earliest of smoltcp's `poll_at` and the Host's next
     /// report, or `now` while a Host message or a NIC program waits for the device.
+    ///
+    /// Ask again after every [`poll`](Self::poll), [`join`](Self::join),
+    /// [`leave`](Self::leave) and [`link_up`](Self::link_up): each may bring it forward.
+    #[must_use = "the device must be polled again at this instant"]
     pub fn poll_at(&self, now: SmolInstant, iface: &mut Interface, sockets: &SocketSet<'_>) -> Option<SmolInstant> {
         let ours = if self.pending_tx.is_some() || self.nic_pending {
             Some(now)
@@ -599,12 +604,8 @@ impl<D: Device, F: MulticastFilter, const N: usize> McastDevice<D, F, N> {
     }
 
     /// [`poll_at`](Self::poll_at) as a delay from `now` (zero if already due).
-    pub fn poll_delay(
-        &mut self,
-        now: SmolInstant,
-        iface: &mut Interface,
-        sockets: &SocketSet<'_>,
-    ) -> Option<SmolDuration> {
+    #[must_use = "the device must be polled again after this delay"]
+    pub fn poll_delay(&self, now: SmolInstant, iface: &mut Interface, sockets: &SocketSet<'_>) -> Option<SmolDuration> {
         self.poll_at(now, iface, sockets).map(|at| if at > now { at - now } else { SmolDuration::ZERO })
     }
 
@@ -619,13 +620,13 @@ impl<D: Device, F: MulticastFilter, const N: usize> McastDevice<D, F, N> {
         let stats = &mut self.core.stats;
         match self.filter.apply(&program) {
             Ok(()) => {
-                stats.nic_applied = stats.nic_applied.wrapping_add(1);
+                bump(&mut stats.nic_applied);
                 self.nic_pending = false;
                 self.nic_error = None;
             }
-            Err(nb::Error::WouldBlock) => stats.nic_busy = stats.nic_busy.wrapping_add(1),
+            Err(nb::Error::WouldBlock) => bump(&mut stats.nic_busy),
             Err(nb::Error::Other(e)) => {
-                stats.nic_errors = stats.nic_errors.wrapping_add(1);
+                bump(&mut stats.nic_errors);
                 self.nic_error = Some(e);
             }
         }
@@ -701,12 +702,6 @@ impl<D, F: MulticastFilter, const N: usize> McastDevice<D, F, N> {
     pub fn into_parts(self) -> (D, F) {
         (self.device, self.filter)
     }
-}
-
-/// Checks that `addr` is a group one can join.
-fn joinable(addr: Ipv4Addr) -> Result<GroupAddr, Error> {
-    let group = GroupAddr::from_ipv4(addr).map_err(|_| MembershipError::NotMulticast)?;
-    if group.is_joinable() { Ok(group) } else { Err(MembershipError::NotJoinable.into()) }
 }
 
 impl<D: Device, F: MulticastFilter, const N: usize> Device for McastDevice<D, F, N> {
@@ -794,7 +789,7 @@ impl<T: phy::TxToken> phy::TxToken for TxToken<'_, T> {
 #[inline(never)]
 fn forward_unless_igmp<T: phy::TxToken>(inner: T, staged: &[u8], dropped: &mut u32) {
     if frame::is_igmp(staged) {
-        *dropped = dropped.wrapping_add(1);
+        bump(dropped);
         return;
     }
     inner.consume(staged.len(), |buf| {

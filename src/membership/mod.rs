@@ -211,7 +211,7 @@ impl fmt::Display for ConfigError {
 impl core::error::Error for ConfigError {}
 
 /// Checks that a joined address is a joinable group.
-fn joinable(addr: Ipv4Addr) -> Result<GroupAddr, MembershipError> {
+pub(crate) fn joinable(addr: Ipv4Addr) -> Result<GroupAddr, MembershipError> {
     let group = GroupAddr::from_ipv4(addr).map_err(|_| MembershipError::NotMulticast)?;
     if group.is_joinable() { Ok(group) } else { Err(MembershipError::NotJoinable) }
 }
