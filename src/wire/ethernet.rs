@@ -7,9 +7,7 @@
 
 use core::fmt;
 
-use byteorder::{ByteOrder, NetworkEndian};
-
-use super::{Error, Result};
+use super::{Error, Result, field_u16, set_field, set_field_u16};
 use crate::addr::MacAddr;
 
 /// Byte offsets of the fields.
@@ -133,7 +131,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// The EtherType.
     pub fn ethertype(&self) -> EtherType {
-        EtherType(super::field_u16(self.buffer.as_ref(), field::ETHERTYPE))
+        EtherType(field_u16(self.buffer.as_ref(), field::ETHERTYPE))
     }
 
     /// Everything after the header (including any padding).
@@ -145,22 +143,22 @@ impl<T: AsRef<[u8]>> Packet<T> {
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     /// Sets the destination MAC.
     pub fn set_dst(&mut self, mac: MacAddr) {
-        self.buffer.as_mut()[field::DST].copy_from_slice(&mac.0);
+        set_field(self.buffer.as_mut(), field::DST, mac.0);
     }
 
     /// Sets the source MAC.
     pub fn set_src(&mut self, mac: MacAddr) {
-        self.buffer.as_mut()[field::SRC].copy_from_slice(&mac.0);
+        set_field(self.buffer.as_mut(), field::SRC, mac.0);
     }
 
     /// Sets the EtherType.
     pub fn set_ethertype(&mut self, ethertype: EtherType) {
-        NetworkEndian::write_u16(&mut self.buffer.as_mut()[field::ETHERTYPE], ethertype.0);
+        set_field_u16(self.buffer.as_mut(), field::ETHERTYPE, ethertype.0);
     }
 
     /// Everything after the header, mutable.
     pub fn payload_mut(&mut self) -> &mut [u8] {
-        &mut self.buffer.as_mut()[field::PAYLOAD..]
+        self.buffer.as_mut().get_mut(field::PAYLOAD..).unwrap_or_default()
     }
 }
 

@@ -17,7 +17,7 @@ use core::net::Ipv4Addr;
 use super::ethernet::{self, EtherType, VlanTag};
 use super::igmp::{self, Message};
 use super::ipv4;
-use super::{Error, Result, checksum};
+use super::{Error, Result, checksum, field_u16};
 use crate::addr::{GroupAddr, MacAddr};
 
 /// TTL of every IGMP message ([RFC 2236 §2]).
@@ -160,11 +160,9 @@ fn read_tags(buf: &[u8], ethertype: &mut EtherType) -> Result<([Option<VlanTag>;
         if !ethertype.is_vlan_tag() {
             break;
         }
-        let Some(&[c0, c1, n0, n1]) = buf.get(at..).and_then(<[u8]>::first_chunk) else {
-            return Err(Error::Truncated);
-        };
-        *slot = Some(VlanTag { tpid: *ethertype, tci: u16::from_be_bytes([c0, c1]) });
-        *ethertype = EtherType(u16::from_be_bytes([n0, n1]));
+        let tag = buf.get(at..at + VlanTag::LEN).ok_or(Error::Truncated)?;
+        *slot = Some(VlanTag { tpid: *ethertype, tci: field_u16(tag, 0..2) });
+        *ethertype = EtherType(field_u16(tag, 2..4));
         at += VlanTag::LEN;
     }
     Ok((vlan, at))
@@ -176,8 +174,10 @@ pub fn is_igmp(buf: &[u8]) -> bool {
     let mut at = ethernet::field::ETHERTYPE.start;
     // The EtherType, or up to two tags' TPIDs before it.
     for _ in 0..3 {
-        let Some(&[t0, t1]) = buf.get(at..).and_then(<[u8]>::first_chunk) else { return false };
-        let ethertype = EtherType(u16::from_be_bytes([t0, t1]));
+        if buf.len() < at + 2 {
+            return false;
+        }
+        let ethertype = EtherType(field_u16(buf, at..at + 2));
         if ethertype == EtherType::IPV4 {
             let protocol = at + 2 + ipv4::field::PROTOCOL;
             return buf.get(protocol) == Some(&ipv4::PROTOCOL_IGMP);

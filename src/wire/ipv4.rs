@@ -6,9 +6,7 @@
 
 use core::net::Ipv4Addr;
 
-use byteorder::{ByteOrder, NetworkEndian};
-
-use super::{Error, Result, checksum};
+use super::{Error, Result, checksum, field_u16, octet, set_field, set_field_u16, set_octet};
 
 /// Byte offsets of the fields.
 pub mod field {
@@ -85,7 +83,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
         if data.len() < MIN_HEADER_LEN {
             return Err(Error::Truncated);
         }
-        if data[field::VER_IHL] >> 4 != 4 {
+        if octet(data, field::VER_IHL) >> 4 != 4 {
             return Err(Error::UnsupportedVersion);
         }
         let header_len = self.header_len();
@@ -103,7 +101,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(Error::Truncated);
         }
         // Walk the options once here so the iterator and `router_alert` need not fail.
-        let mut options = &data[field::OPTIONS..header_len];
+        let mut options = data.get(field::OPTIONS..header_len).unwrap_or_default();
         while let Some((&kind, rest)) = options.split_first() {
             match kind {
                 OPT_END => break,
@@ -129,31 +127,31 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// The version field (always 4 once checked).
     pub fn version(&self) -> u8 {
-        super::octet(self.buffer.as_ref(), field::VER_IHL) >> 4
+        octet(self.buffer.as_ref(), field::VER_IHL) >> 4
     }
 
     /// The header length in octets (IHL × 4).
     pub fn header_len(&self) -> usize {
-        usize::from(super::octet(self.buffer.as_ref(), field::VER_IHL) & 0x0f) * 4
+        usize::from(octet(self.buffer.as_ref(), field::VER_IHL) & 0x0f) * 4
     }
 
     /// The type-of-service octet (DSCP and ECN).
     pub fn tos(&self) -> u8 {
-        super::octet(self.buffer.as_ref(), field::TOS)
+        octet(self.buffer.as_ref(), field::TOS)
     }
 
     /// The total length field.
     pub fn total_len(&self) -> u16 {
-        super::field_u16(self.buffer.as_ref(), field::LENGTH)
+        field_u16(self.buffer.as_ref(), field::LENGTH)
     }
 
     /// The identification field.
     pub fn ident(&self) -> u16 {
-        super::field_u16(self.buffer.as_ref(), field::IDENT)
+        field_u16(self.buffer.as_ref(), field::IDENT)
     }
 
     fn flags_frag(&self) -> u16 {
-        super::field_u16(self.buffer.as_ref(), field::FLAGS_FRAG)
+        field_u16(self.buffer.as_ref(), field::FLAGS_FRAG)
     }
 
     /// The Don't Fragment flag.
@@ -173,17 +171,17 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// The time to live.
     pub fn ttl(&self) -> u8 {
-        super::octet(self.buffer.as_ref(), field::TTL)
+        octet(self.buffer.as_ref(), field::TTL)
     }
 
     /// The protocol of the payload.
     pub fn protocol(&self) -> u8 {
-        super::octet(self.buffer.as_ref(), field::PROTOCOL)
+        octet(self.buffer.as_ref(), field::PROTOCOL)
     }
 
     /// The header checksum field.
     pub fn checksum(&self) -> u16 {
-        super::field_u16(self.buffer.as_ref(), field::CHECKSUM)
+        field_u16(self.buffer.as_ref(), field::CHECKSUM)
     }
 
     /// The source address.
@@ -238,20 +236,20 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     pub fn fill_checksum(&mut self) {
         let header_len = self.header_len();
         let data = self.buffer.as_mut();
-        data[field::CHECKSUM].fill(0);
-        let sum = checksum::compute(&data[..header_len]);
-        NetworkEndian::write_u16(&mut data[field::CHECKSUM], sum);
+        set_field_u16(data, field::CHECKSUM, 0);
+        let sum = checksum::compute(data.get(..header_len).unwrap_or_default());
+        set_field_u16(data, field::CHECKSUM, sum);
     }
 
     /// Sets the time to live. The checksum must be filled again afterwards.
     pub fn set_ttl(&mut self, value: u8) {
-        self.buffer.as_mut()[field::TTL] = value;
+        set_octet(self.buffer.as_mut(), field::TTL, value);
     }
 
     /// The payload, mutable.
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let range = self.header_len()..usize::from(self.total_len());
-        &mut self.buffer.as_mut()[range]
+        self.buffer.as_mut().get_mut(range).unwrap_or_default()
     }
 }
 
@@ -372,21 +370,21 @@ impl Repr {
         let header_len = self.header_len();
         let total_len = u16::try_from(self.buffer_len()).map_err(|_| Error::FieldRange)?;
         let header = buf.get_mut(..header_len).ok_or(Error::BufferTooSmall)?;
-        header[field::VER_IHL] = 0x40 | (header_len / 4) as u8;
-        header[field::TOS] = self.tos;
-        NetworkEndian::write_u16(&mut header[field::LENGTH], total_len);
-        NetworkEndian::write_u16(&mut header[field::IDENT], self.ident);
-        NetworkEndian::write_u16(&mut header[field::FLAGS_FRAG], if self.dont_fragment { FLAG_DF } else { 0 });
-        header[field::TTL] = self.ttl;
-        header[field::PROTOCOL] = self.protocol;
-        header[field::CHECKSUM].fill(0);
-        header[field::SRC].copy_from_slice(&self.src_addr.octets());
-        header[field::DST].copy_from_slice(&self.dst_addr.octets());
+        set_octet(header, field::VER_IHL, 0x40 | (header_len / 4) as u8);
+        set_octet(header, field::TOS, self.tos);
+        set_field_u16(header, field::LENGTH, total_len);
+        set_field_u16(header, field::IDENT, self.ident);
+        set_field_u16(header, field::FLAGS_FRAG, if self.dont_fragment { FLAG_DF } else { 0 });
+        set_octet(header, field::TTL, self.ttl);
+        set_octet(header, field::PROTOCOL, self.protocol);
+        set_field_u16(header, field::CHECKSUM, 0);
+        set_field(header, field::SRC, self.src_addr.octets());
+        set_field(header, field::DST, self.dst_addr.octets());
         if self.router_alert {
-            header[field::OPTIONS..header_len].copy_from_slice(&ROUTER_ALERT);
+            set_field(header, field::OPTIONS..header_len, ROUTER_ALERT);
         }
         let sum = checksum::compute(header);
-        NetworkEndian::write_u16(&mut header[field::CHECKSUM], sum);
+        set_field_u16(header, field::CHECKSUM, sum);
         Ok(header_len)
     }
 }
