@@ -573,6 +573,37 @@ fn query_to(dst: MacAddr, tags: &[u8]) -> Vec<u8> {
     buf
 }
 
+/// The delays with which a node of seed 2 answers ten general queries (Max Resp 1 s),
+/// the first frame it ever receives being a broadcast one at `first_frame` ms.
+fn answer_delays(first_frame: u64) -> Vec<u64> {
+    let mut net = Net::<HashNic>::new(None);
+    let lan = net.lan.clone();
+    let a = net.add(2, Some(ip(2)), hash_nic(&lan));
+    net.nodes[a].join(0, "239.1.2.3").unwrap();
+    net.run_until(first_frame);
+    net.inject(query_to(MacAddr::BROADCAST, &[]));
+    net.run_until(20_000);
+    let mut delays = Vec::new();
+    for i in 0..10 {
+        let start = 20_000 + 2_000 * i;
+        net.run_until(start);
+        net.inject(query_to(MacAddr::BROADCAST, &[]));
+        net.run_until(start + 2_000);
+        let reports = reports_of(&net.igmp_from(net.nodes[a].port, start));
+        assert_eq!(reports.len(), 1, "{reports:?}");
+        delays.push(reports[0].0 - start);
+    }
+    delays
+}
+
+#[test]
+fn the_first_frames_arrival_time_is_mixed_into_the_report_delays() {
+    // Two devices with the same seed draw the same delays only if their first frames
+    // arrived at the same instant.
+    assert_eq!(answer_delays(15_000), answer_delays(15_000));
+    assert_ne!(answer_delays(15_000), answer_delays(15_001));
+}
+
 #[test]
 fn a_query_to_the_stations_own_mac_or_broadcast_is_answered() {
     // Wi-Fi access points convert multicast to unicast: the querier's general query

@@ -105,8 +105,11 @@
 //!   a fixed point of a boot varies only as much as the boot's timing does.
 //!
 //! The Host hashes the seed (SplitMix64) before use, so XOR mixes well enough and a
-//! single bit of difference gives unrelated delays. The QEMU firmware seeds with its
-//! MAC XOR its LAN9118's free-running counter, read when it builds the device.
+//! single bit of difference gives unrelated delays. The glue itself mixes in the
+//! arrival time of the first frame it receives, in microseconds of the application's
+//! clock ([`Host::mix_entropy`]), so even a device without an RNG draws its later
+//! delays from the network's timing. The QEMU firmware seeds with its MAC XOR its
+//! LAN9118's free-running counter, read when it builds the device.
 //!
 //! # Choices
 //!
@@ -371,6 +374,8 @@ pub struct McastDevice<D, F: MulticastFilter, const N: usize> {
     /// The FilterSet changed and the NIC has not accepted its program yet.
     nic_pending: bool,
     nic_error: Option<F::Error>,
+    /// Whether a frame has been received (its arrival time is mixed into the seed).
+    first_frame_seen: bool,
 }
 
 impl<D, F, const N: usize> fmt::Debug for McastDevice<D, F, N>
@@ -443,6 +448,7 @@ impl<D: Device, F: MulticastFilter, const N: usize> McastDevice<D, F, N> {
             pending_tx: None,
             nic_pending: true,
             nic_error: None,
+            first_frame_seen: false,
         })
     }
 
@@ -716,6 +722,12 @@ impl<D: Device, F: MulticastFilter, const N: usize> Device for McastDevice<D, F,
 
     fn receive(&mut self, timestamp: SmolInstant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
         let (rx, tx) = self.device.receive(timestamp)?;
+        if !self.first_frame_seen {
+            // When the first frame arrives is the network's doing, not the boot's: mixed
+            // into the report delays (see "The seed").
+            self.first_frame_seen = true;
+            self.core.host.mix_entropy(timestamp.total_micros() as u64);
+        }
         Some((
             RxToken { inner: rx, core: &mut self.core, now: Instant::from(timestamp) },
             TxToken { inner: tx, dropped: &mut self.smoltcp_igmp_dropped },

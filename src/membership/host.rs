@@ -313,6 +313,14 @@ impl<const N: usize> Host<N> {
         Ok(true)
     }
 
+    /// Mixes `entropy` into the report-delay PRNG, for what only becomes known after the
+    /// Host is made: the arrival time of the first received frame, say, which depends
+    /// on the network rather than on how long the device took to boot. Delays drawn
+    /// afterwards depend on the seed and on every value mixed in.
+    pub fn mix_entropy(&mut self, entropy: u64) {
+        self.rng.mix(entropy);
+    }
+
     /// Whether frames for `group` should be delivered: 224.0.0.1 always, otherwise
     /// whether it is joined.
     pub fn is_member(&self, group: GroupAddr) -> bool {
