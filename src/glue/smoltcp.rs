@@ -150,11 +150,16 @@ use smoltcp::phy::{self, Device, DeviceCapabilities, Medium, PacketMeta};
 use smoltcp::time::{Duration as SmolDuration, Instant as SmolInstant};
 use smoltcp::wire::IpCidr;
 
+use super::shared::{self, Rx, classify, is_igmp};
 use crate::addr::{GroupAddr, MacAddr};
-use crate::filter::{Capabilities, FilterError, FilterSet, MulticastFilter, OverflowPolicy, Program};
-use crate::membership::{ConfigError, GroupInfo, Host, HostConfig, Instant, IpMeta, MembershipError};
-use crate::wire::frame::{self, Frame};
-use crate::wire::{EtherType, ethernet, ipv4};
+use crate::filter::{FilterError, FilterSet, MulticastFilter, OverflowPolicy};
+use crate::membership::{ConfigError, GroupInfo, Host, HostConfig, Instant, MembershipError};
+use crate::wire::frame;
+
+pub use super::shared::NoFilter;
+
+#[cfg(doc)]
+use crate::{filter::Program, wire::frame::Frame};
 
 #[cfg(doc)]
 use crate::membership::HostStats;
@@ -237,27 +242,6 @@ pub struct DeviceStats {
     pub nic_errors: u32,
 }
 
-/// A [`MulticastFilter`] for devices without a multicast filter, or whose filter is
-/// left to pass all multicast: accepts every program and does nothing. Filtering is
-/// then done in software only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct NoFilter;
-
-impl MulticastFilter for NoFilter {
-    type Error = core::convert::Infallible;
-
-    /// No slot, no hash, a pass-all "bit": the FilterSet's best policy for it is
-    /// [`OverflowPolicy::AllMulticast`].
-    fn capabilities(&self) -> Capabilities {
-        Capabilities { exact_slots: 0, hash: None, pass_all_multicast: true }
-    }
-
-    fn apply(&mut self, _program: &Program) -> nb::Result<(), Self::Error> {
-        Ok(())
-    }
-}
-
 /// The state the receive path needs: the Host, the FilterSet and the counters.
 #[derive(Debug, Clone)]
 struct Core<const N: usize> {
@@ -272,32 +256,15 @@ impl<const N: usize> Core<N> {
     fn receive(&mut self, now: Instant, frame: &[u8]) -> bool {
         let stats = &mut self.stats;
         stats.rx_frames = stats.rx_frames.wrapping_add(1);
-        if is_igmp(frame) {
-            match Frame::parse(frame) {
-                Ok(f) => {
-                    stats.rx_igmp = stats.rx_igmp.wrapping_add(1);
-                    self.host.receive_message(now, &IpMeta::from(&f.ipv4), &f.igmp);
-                }
-                Err(_) => stats.rx_malformed = stats.rx_malformed.wrapping_add(1),
-            }
-            return false;
-        }
-        let Some(&[a, b, c, d, e, f]) = frame.get(..6) else { return true };
-        let dst = MacAddr([a, b, c, d, e, f]);
-        if dst.is_ipv4_multicast() && !self.set.accepts(dst) {
-            stats.rx_filtered = stats.rx_filtered.wrapping_add(1);
-            return false;
-        }
-        true
+        let counter = match classify(&mut self.host, &self.set, now, frame) {
+            Rx::Pass => return true,
+            Rx::Igmp => &mut stats.rx_igmp,
+            Rx::Malformed => &mut stats.rx_malformed,
+            Rx::Filtered => &mut stats.rx_filtered,
+        };
+        *counter = counter.wrapping_add(1);
+        false
     }
-}
-
-/// Whether an Ethernet frame carries IPv4 with protocol 2 (IGMP), whatever else is in
-/// it: a cheap look at two fields, before the full [`Frame::parse`].
-fn is_igmp(frame: &[u8]) -> bool {
-    let ethertype = EtherType::IPV4.0.to_be_bytes();
-    frame.get(ethernet::field::ETHERTYPE) == Some(&ethertype[..])
-        && frame.get(ethernet::HEADER_LEN + ipv4::field::PROTOCOL) == Some(&ipv4::PROTOCOL_IGMP)
 }
 
 /// smoltcp's time (microseconds, signed) as the state machines' (milliseconds,
@@ -679,8 +646,7 @@ impl<D, F: MulticastFilter, const N: usize> McastDevice<D, F, N> {
 
 /// Checks that `addr` is a group one can join.
 fn joinable(addr: Ipv4Addr) -> Result<GroupAddr, Error> {
-    let group = GroupAddr::from_ipv4(addr).map_err(|_| MembershipError::NotMulticast)?;
-    if group.is_joinable() { Ok(group) } else { Err(MembershipError::NotJoinable.into()) }
+    shared::joinable(addr).map_err(Error::from)
 }
 
 impl<D: Device, F: MulticastFilter, const N: usize> Device for McastDevice<D, F, N> {
@@ -783,22 +749,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn igmp_is_recognised_by_ethertype_and_protocol_only() {
-        let mut frame = [0u8; 24];
-        frame[12] = 0x08;
-        frame[23] = 2;
-        assert!(is_igmp(&frame));
-        assert!(!is_igmp(&frame[..23]), "too short to carry a protocol field");
-        frame[23] = 17;
-        assert!(!is_igmp(&frame));
-        frame[23] = 2;
-        frame[12] = 0x86;
-        frame[13] = 0xdd;
-        assert!(!is_igmp(&frame));
-        assert!(!is_igmp(&[]));
-    }
-
-    #[test]
     fn time_conversions_saturate() {
         assert_eq!(Instant::from(SmolInstant::from_millis(-5)), Instant::ZERO);
         assert_eq!(Instant::from(SmolInstant::from_micros(-999)), Instant::ZERO);
@@ -812,7 +762,7 @@ mod tests {
 
     #[test]
     fn the_receive_path_never_panics_on_short_frames() {
-        let caps = Capabilities { exact_slots: 0, hash: None, pass_all_multicast: true };
+        let caps = NoFilter.capabilities();
         let mut core: Core<4> = Core {
             host: Host::new(HostConfig::default(), 1).unwrap(),
             set: FilterSet::new(caps, OverflowPolicy::AllMulticast).unwrap(),
