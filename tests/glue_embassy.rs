@@ -339,6 +339,15 @@ impl Net {
         }
     }
 
+    /// Wakes the runner of the station on `port`, as a frame arriving would.
+    /// `stack.join_multicast_group` does not wake it: its report goes out on the
+    /// runner's next poll.
+    fn nudge(lan: &Lan, port: usize) {
+        if let Some(w) = lan.borrow_mut().ports[port].waker.take() {
+            w.wake();
+        }
+    }
+
     fn program(&self, port: usize) -> Program {
         self.lan.borrow().ports[port].program.clone().expect("the NIC was programmed")
     }
@@ -364,7 +373,7 @@ fn block_on<T>(f: impl Future<Output = T>) -> T {
         if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
             return v;
         }
-        std::thread::park_timeout(Duration::from_millis(50));
+        std::thread::park();
     }
 }
 
@@ -570,13 +579,16 @@ fn multicast_udp_is_delivered_for_joined_groups_only() {
 fn joins_made_through_the_stack_alone_are_learned_from_its_igmp() {
     let mut net = Net::new();
     let a = net.station(2, Some(ip(2)), None);
+    let lan = net.lan.clone();
     net.run(async {
         sleep(20).await;
         a.stack.join_multicast_group(ip_of("239.4.5.6")).unwrap();
+        Net::nudge(&lan, a.port);
         sleep(600).await;
         assert_eq!(a.handle.groups().len(), 1);
         assert_eq!(a.handle.stats().stack_joins_learned, 1);
         a.stack.leave_multicast_group(ip_of("239.4.5.6")).unwrap();
+        Net::nudge(&lan, a.port);
         sleep(100).await;
         assert!(a.handle.groups().is_empty());
         assert_eq!(a.handle.stats().stack_leaves_learned, 1);
@@ -619,4 +631,51 @@ fn ipv6_neighbour_discovery_works_through_programmed_filters() {
         assert!(s.handle.stats().ipv6_macs_learned >= 1);
     }
     net.assert_only_our_igmp();
+}
+
+/// An IPv4/UDP-looking frame to `dst` of 60 octets (only the fields the glue reads).
+fn frame_to(dst: MacAddr, protocol: u8) -> Vec<u8> {
+    let mut f = vec![0u8; 60];
+    f[..6].copy_from_slice(&dst.0);
+    f[6..12].copy_from_slice(&mac(9).0);
+    f[12..14].copy_from_slice(&[0x08, 0x00]);
+    f[14] = 0x45;
+    f[23] = protocol;
+    f
+}
+
+#[test]
+fn unwanted_multicast_reaches_the_stack_as_an_empty_frame_and_the_rest_untouched() {
+    let lan = Lan::default();
+    let id = lan.borrow_mut().add_port(mac(2));
+    let other = lan.borrow_mut().add_port(mac(9));
+    let handle: Handle = McastHandle::new(LAN9118, host_config(), 2).unwrap();
+    let mut driver =
+        McastDriver::new(Port { lan: lan.clone(), id }, HashNic { lan: lan.clone(), id }, &handle).unwrap();
+    assert_eq!(handle.join(ip_of("239.1.2.3")), Ok(true));
+    let mut cx = Context::from_waker(Waker::noop());
+    let query = Frame::new(Message::V2Query { max_resp: 10, group: None }, mac(9), ip(9));
+    let mut query_bytes = vec![0u8; query.buffer_len()];
+    query.emit(&mut query_bytes).unwrap();
+    let cases = [
+        ("joined group", frame_to(g("239.1.2.3").to_mac(), 17), true),
+        ("its hash-bin neighbour", frame_to(MacAddr([0x01, 0x00, 0x5e, 0x02, 0x00, 0xfd]), 17), false),
+        ("unicast", frame_to(mac(2), 17), true),
+        ("broadcast", frame_to(MacAddr([0xff; 6]), 17), true),
+        ("IPv6 all nodes", frame_to(IPV6_ALL_NODES_MAC, 58), true),
+        ("IGMP query", query_bytes, false),
+    ];
+    for (what, bytes, passes) in cases {
+        lan.borrow_mut().send(other, bytes.clone());
+        let (rx, _tx) = driver::Driver::receive(&mut driver, &mut cx).unwrap();
+        let seen = driver::RxToken::consume(rx, |b| b.to_vec());
+        if passes {
+            assert_eq!(seen, bytes, "{what}: passed as it came");
+        } else {
+            assert!(seen.is_empty(), "{what}: the stack gets nothing");
+        }
+    }
+    let stats = handle.stats();
+    assert_eq!((stats.rx_filtered, stats.rx_igmp, stats.rx_malformed), (1, 1, 0));
+    assert_eq!(handle.host_stats().queries, 1);
 }
