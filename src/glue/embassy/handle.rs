@@ -106,25 +106,27 @@ impl<const N: usize> Inner<N> {
         self.host.groups().find(|g| g.group == group).map_or(0, |g| g.joins)
     }
 
-    /// Gives the stack's membership of `group` one join, once.
+    /// Gives the stack's membership of `group` one join, once. Returns whether the
+    /// stack's membership is new.
     fn stack_join(&mut self, now: Instant, group: GroupAddr) -> Result<bool, Error> {
         if self.stack_groups.contains(&group) {
             return Ok(false);
         }
-        let changed = self.join(now, group)?;
+        self.join(now, group)?;
         if self.stack_groups.push(group).is_err() {
             // As many groups as the Host holds: full only if the Host was.
             let _ = self.leave(now, group);
             return Err(crate::membership::MembershipError::TableFull.into());
         }
-        Ok(changed)
+        Ok(true)
     }
 
-    /// Takes the stack's join of `group` back, if it has one.
+    /// Takes the stack's join of `group` back, if it has one. Returns whether it had.
     fn stack_leave(&mut self, now: Instant, group: GroupAddr) -> Result<bool, Error> {
         let Some(i) = self.stack_groups.iter().position(|g| *g == group) else { return Ok(false) };
+        self.leave(now, group)?;
         self.stack_groups.swap_remove(i);
-        self.leave(now, group)
+        Ok(true)
     }
 
     fn add_ipv6_mac(&mut self, mac: MacAddr) -> Result<bool, Error> {
@@ -183,11 +185,13 @@ impl<const N: usize> Inner<N> {
             self.set_address(now, Some((source, 32)));
         }
         let learned = match igmp {
-            StackIgmp::Report { .. } => self.stack_join(now, group).map(|_| &mut self.stats.stack_joins_learned),
-            StackIgmp::Leave { .. } => self.stack_leave(now, group).map(|_| &mut self.stats.stack_leaves_learned),
+            StackIgmp::Report { .. } => self.stack_join(now, group).map(|new| new.then_some(true)),
+            StackIgmp::Leave { .. } => self.stack_leave(now, group).map(|had| had.then_some(false)),
         };
         match learned {
-            Ok(counter) => bump(counter),
+            Ok(Some(true)) => bump(&mut self.stats.stack_joins_learned),
+            Ok(Some(false)) => bump(&mut self.stats.stack_leaves_learned),
+            Ok(None) => {}
             Err(_) => bump(&mut self.stats.stack_igmp_refused),
         }
     }
