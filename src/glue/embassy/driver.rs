@@ -307,7 +307,10 @@ fn wanted<const N: usize, M: RawMutex>(handle: &McastHandle<N, M>, frame: &[u8])
     if !is_igmp(frame) && !destination(frame).is_some_and(MacAddr::is_ipv4_multicast) {
         return true;
     }
-    handle.with(|s| s.receive(now(), frame))
+    // Only the Host needs the time, and only for IGMP: reading the clock is dear on a
+    // host (a system call) and not free on a microcontroller.
+    let t = if is_igmp(frame) { now() } else { Instant::ZERO };
+    handle.with(|s| s.receive(t, frame))
 }
 
 /// The transmit token of a [`McastDriver`]: the real driver's, with the stack's IGMP
