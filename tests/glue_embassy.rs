@@ -66,6 +66,7 @@ struct PortState {
     /// The NIC's multicast filter; `None` until programmed: it passes everything.
     program: Option<Program>,
     waker: Option<Waker>,
+    link_up: bool,
 }
 
 #[derive(Default)]
@@ -76,7 +77,7 @@ struct Wire {
 
 impl Wire {
     fn add_port(&mut self, mac: MacAddr) -> usize {
-        self.ports.push(PortState { mac, rx: VecDeque::new(), program: None, waker: None });
+        self.ports.push(PortState { mac, rx: VecDeque::new(), program: None, waker: None, link_up: true });
         self.ports.len() - 1
     }
 
@@ -154,7 +155,7 @@ impl driver::Driver for Port {
     }
 
     fn link_state(&mut self, _: &mut Context) -> driver::LinkState {
-        driver::LinkState::Up
+        if self.lan.borrow().ports[self.id].link_up { driver::LinkState::Up } else { driver::LinkState::Down }
     }
 
     fn capabilities(&self) -> driver::Capabilities {
@@ -616,6 +617,37 @@ fn ipv6_neighbour_discovery_works_through_programmed_filters() {
         assert!(program.passes(solicited), "station {last}: {program:?}");
         assert!(s.handle.with_filter_set(|set| set.contains(solicited)));
         assert!(s.handle.stats().ipv6_macs_learned >= 1);
+    }
+    net.assert_only_our_igmp();
+}
+
+#[test]
+fn the_link_coming_back_up_announces_every_group_again() {
+    let mut net = Net::new();
+    let a = net.station(2, Some(ip(2)), None);
+    let lan = net.lan.clone();
+    let back_up = net.run(async {
+        sleep(20).await;
+        a.handle.join_with(a.stack, ip_of("239.1.2.3")).unwrap();
+        a.handle.join_with(a.stack, ip_of("239.1.2.4")).unwrap();
+        // Past the unsolicited repeats.
+        sleep(600).await;
+        lan.borrow_mut().ports[a.port].link_up = false;
+        Net::nudge(&lan, a.port);
+        sleep(50).await;
+        lan.borrow_mut().ports[a.port].link_up = true;
+        let back_up = now_ms();
+        Net::nudge(&lan, a.port);
+        sleep(100).await;
+        back_up
+    });
+    for group in ["239.1.2.3", "239.1.2.4"] {
+        let reports = net.reports(a.port, group);
+        // The join's report and its repeat, then a report at once when the link is up
+        // again (its own repeat may follow).
+        assert_eq!(reports.iter().filter(|&&t| t < back_up).count(), 2, "{reports:?}");
+        let again = reports.iter().find(|&&t| t >= back_up).expect("a report after the link came up");
+        assert!(again - back_up < 50, "{reports:?} after {back_up}");
     }
     net.assert_only_our_igmp();
 }

@@ -303,10 +303,18 @@ impl<T: embassy_net_driver::RxToken, const N: usize, M: RawMutex> embassy_net_dr
 
 /// Whether the stack gets a received frame. Only IGMP and IPv4 multicast take the
 /// mutex; unicast, broadcast, ARP and IPv6 pass at the cost of two comparisons.
+#[inline]
 fn wanted<const N: usize, M: RawMutex>(handle: &McastHandle<N, M>, frame: &[u8]) -> bool {
     if !is_igmp(frame) && !destination(frame).is_some_and(MacAddr::is_ipv4_multicast) {
         return true;
     }
+    look(handle, frame)
+}
+
+/// The part of [`wanted`] behind the mutex, kept out of line so that the common case
+/// stays small wherever it is inlined.
+#[inline(never)]
+fn look<const N: usize, M: RawMutex>(handle: &McastHandle<N, M>, frame: &[u8]) -> bool {
     // Only the Host needs the time, and only for IGMP: reading the clock is dear on a
     // host (a system call) and not free on a microcontroller.
     let t = if is_igmp(frame) { now() } else { Instant::ZERO };

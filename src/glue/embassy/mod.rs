@@ -70,7 +70,8 @@
 //! let driver = McastDriver::new(nic, NoFilter, &handle)?;
 //!
 //! let mut resources = embassy_net::StackResources::<2>::new();
-//! let config = embassy_net::Config::dhcpv4(Default::default());
+//! // No address yet, as before DHCP (`Config::dhcpv4`, with embassy-net's `dhcpv4`).
+//! let config = embassy_net::Config::default();
 //! let (stack, _runner) = embassy_net::new(driver, config, &mut resources, seed);
 //! // Spawn a task that runs `_runner.run()`, and one that runs `handle.follow(stack)`
 //! // (it tells the Host the stack's IPv4 address as DHCP gives it).
@@ -85,8 +86,9 @@
 //!
 //! Send to a group with a hop limit of 1 (`UdpSocket::set_hop_limit(Some(1))`) unless
 //! the datagrams are meant to cross routers: RFC 1112 §6.1's default, which embassy-net
-//! does not apply on its own (see the [smoltcp glue](crate::glue#)'s notes on the hop
-//! limit, which hold here too).
+//! does not apply on its own (a UDP socket sends with 64). The hop limit is the
+//! socket's, for every destination: keep the socket that sends to groups apart from one
+//! that answers unicast peers.
 //!
 //! # The interface address
 //!
