@@ -698,3 +698,113 @@ fn unwanted_multicast_reaches_the_stack_as_an_empty_frame_and_the_rest_untouched
     assert_eq!((stats.rx_filtered, stats.rx_igmp, stats.rx_malformed), (1, 1, 0));
     assert_eq!(handle.host_stats().queries, 1);
 }
+
+/// A NIC filter that is busy for `busy` calls, then fails `failures` times, then
+/// accepts; what it accepted is in the wire's port.
+struct MoodyNic {
+    lan: Lan,
+    id: usize,
+    busy: u32,
+    failures: u32,
+}
+
+impl MulticastFilter for MoodyNic {
+    type Error = FilterError;
+
+    fn capabilities(&self) -> Capabilities {
+        LAN9118
+    }
+
+    fn apply(&mut self, program: &Program) -> nb::Result<(), FilterError> {
+        if self.busy > 0 {
+            self.busy -= 1;
+            return Err(nb::Error::WouldBlock);
+        }
+        if self.failures > 0 {
+            self.failures -= 1;
+            return Err(nb::Error::Other(FilterError::Incompatible));
+        }
+        self.lan.borrow_mut().ports[self.id].program = Some(program.clone());
+        Ok(())
+    }
+}
+
+/// A driver on a port whose transmit queue can be closed.
+struct Gated {
+    port: Port,
+    open: Rc<RefCell<bool>>,
+}
+
+impl driver::Driver for Gated {
+    type RxToken<'a> = PortRx;
+    type TxToken<'a> = PortTx;
+
+    fn receive(&mut self, cx: &mut Context) -> Option<(PortRx, PortTx)> {
+        self.port.receive(cx)
+    }
+
+    fn transmit(&mut self, cx: &mut Context) -> Option<PortTx> {
+        if *self.open.borrow() { self.port.transmit(cx) } else { None }
+    }
+
+    fn link_state(&mut self, cx: &mut Context) -> driver::LinkState {
+        self.port.link_state(cx)
+    }
+
+    fn capabilities(&self) -> driver::Capabilities {
+        self.port.capabilities()
+    }
+
+    fn hardware_address(&self) -> driver::HardwareAddress {
+        self.port.hardware_address()
+    }
+}
+
+#[test]
+fn a_busy_or_failing_nic_is_asked_again_and_a_report_waits_for_a_transmit_token() {
+    let lan = Lan::default();
+    let id = lan.borrow_mut().add_port(mac(2));
+    let open = Rc::new(RefCell::new(false));
+    let handle: Handle = McastHandle::new(LAN9118, host_config(), 2).unwrap();
+    handle.set_address(Some((ip(2), 24)));
+    let nic = MoodyNic { lan: lan.clone(), id, busy: 2, failures: 1 };
+    let gated = Gated { port: Port { lan: lan.clone(), id }, open: open.clone() };
+    let mut driver = McastDriver::new(gated, nic, &handle).unwrap();
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut poll = |driver: &mut McastDriver<'_, Gated, MoodyNic, N>| {
+        let _ = driver::Driver::link_state(driver, &mut cx);
+    };
+    assert_eq!(handle.join(ip_of("239.1.2.3")), Ok(true));
+    poll(&mut driver);
+    assert!(!handle.nic_in_sync());
+    assert_eq!(handle.stats().nic_busy, 1);
+    poll(&mut driver);
+    assert_eq!(handle.stats().nic_busy, 1, "not asked again within the millisecond");
+    std::thread::sleep(Duration::from_millis(3));
+    poll(&mut driver);
+    assert_eq!(handle.stats().nic_busy, 2);
+    std::thread::sleep(Duration::from_millis(3));
+    poll(&mut driver);
+    assert_eq!(handle.stats().nic_errors, 1);
+    assert_eq!(handle.nic_error(), Some(mcast::filter::DriverErrorKind::Unsupported));
+    assert_eq!(driver.nic_error(), Some(&FilterError::Incompatible));
+    std::thread::sleep(Duration::from_millis(3));
+    poll(&mut driver);
+    assert_eq!(handle.stats().nic_errors, 1, "a failed program waits 100 ms");
+    std::thread::sleep(Duration::from_millis(110));
+    poll(&mut driver);
+    assert!(handle.nic_in_sync());
+    assert_eq!((handle.stats().nic_applied, handle.nic_error()), (1, None));
+    assert!(lan.borrow().ports[id].program.as_ref().unwrap().passes(g("239.1.2.3").to_mac()));
+
+    // The report waited for a token all along.
+    assert!(lan.borrow().log.is_empty());
+    assert!(handle.stats().tx_deferred >= 1);
+    *open.borrow_mut() = true;
+    poll(&mut driver);
+    let log = lan.borrow().log.clone();
+    assert_eq!(log.len(), 1);
+    let f = Frame::parse(&log[0].bytes).unwrap();
+    assert_eq!(f.igmp, Message::V2Report { group: g("239.1.2.3") });
+    assert_eq!(handle.stats().tx_igmp, 1);
+}
