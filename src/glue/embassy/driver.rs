@@ -19,7 +19,7 @@ use crate::membership::{Instant, bump};
 use crate::wire::frame;
 
 /// Frames up to this long are staged on transmit to be checked for IGMP before they
-/// reach the real driver (the stack's IGMP frames are 46 octets).
+/// reach the real driver (smoltcp 0.13's IGMP frames are 42 octets).
 const STAGE_LEN: usize = 64;
 /// How long to wait before giving a busy NIC its program again.
 const NIC_BUSY_RETRY_MS: u64 = 1;

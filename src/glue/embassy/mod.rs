@@ -24,7 +24,9 @@
 //!   but the wrapper reads it: a report of the stack's is a join, its Leave a leave. So
 //!   code that only calls `stack.join_multicast_group` still has its group reported
 //!   by the [`Host`] (repeated, delayed, suppressed as RFC 2236 says) and its MAC in the
-//!   NIC filter. The stack's membership counts as one join of the group.
+//!   NIC filter. The stack's membership counts as one join of the group. (embassy-net
+//!   sends the stack's report on its runner's next poll: `join_multicast_group` does not
+//!   wake the runner, every change made through the handle does.)
 //! - **The Host's messages** are framed with [`frame::build_v2`] (TTL 1, Router Alert,
 //!   TOS 0xc0) and sent through the real driver when they are due: the wrapper sets an
 //!   embassy-time timer for the Host's next deadline, which wakes the stack's runner.
@@ -114,6 +116,12 @@
 //! [`McastHandle::add_ipv6_group`]. Up to [`IPV6_MACS`] such MACs are kept, beside the
 //! `N` of the groups; they count against the FilterSet's `N`. IPv6 frames are never
 //! filtered in software.
+//!
+//! MLD itself stays the stack's: the wrapper neither answers nor drops it. On a switch
+//! that snoops MLD, smoltcp 0.13 keeps its solicited-node groups registered only where
+//! the querier speaks MLDv2 (it answers no MLDv1 query, and its join report reads as a
+//! leave); with an MLDv1 querier the switch stops forwarding neighbour solicitations to
+//! it, whatever the NIC filter holds.
 //!
 //! # The seed
 //!
