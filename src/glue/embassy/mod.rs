@@ -138,7 +138,10 @@
 //! - **Dropping a transmitted frame** needs its bytes before the real driver's token is
 //!   consumed (a consumed token sends), so frames of up to 64 octets are staged on the
 //!   stack, checked, and copied into the real token unless they are IGMP; longer frames
-//!   go straight to the driver, read in place after the stack wrote them.
+//!   go straight to the driver, read in place after the stack wrote them. smoltcp 0.13's
+//!   IGMP frames are 42 octets; an IGMP frame longer than 64 (an IGMPv3 report, which
+//!   smoltcp does not send) would reach the wire. IGMP sent through a raw socket is not
+//!   supported (received IGMP never reaches one either).
 //! - **The wrapper's duties run in `link_state`**, which embassy-net calls once per poll
 //!   of its runner, after the stack's own work; the handle wakes the runner whenever
 //!   the application changes something. If the real driver has no transmit token for
