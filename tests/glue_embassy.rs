@@ -643,9 +643,8 @@ fn the_link_coming_back_up_announces_every_group_again() {
     });
     for group in ["239.1.2.3", "239.1.2.4"] {
         let reports = net.reports(a.port, group);
-        // The join's report and its repeat, then a report at once (150 ms leaves room for
-        // a loaded machine) when the link is up
-        // again (its own repeat may follow).
+        // The join's report and its repeat, then a report at once when the link is up
+        // again (150 ms leaves room for a loaded machine; its own repeat may follow).
         assert_eq!(reports.iter().filter(|&&t| t < back_up).count(), 2, "{reports:?}");
         let again = reports.iter().find(|&&t| t >= back_up).expect("a report after the link came up");
         assert!(again - back_up < 150, "{reports:?} after {back_up}");
