@@ -73,8 +73,8 @@ pub mod addr;
 #[cfg_attr(docsrs, doc(cfg(any(feature = "enc28j60", feature = "lan9118", feature = "dwmac"))))]
 pub mod drivers;
 pub mod filter;
-#[cfg(feature = "smoltcp")]
-#[cfg_attr(docsrs, doc(cfg(feature = "smoltcp")))]
+#[cfg(any(feature = "smoltcp", feature = "embassy"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "smoltcp", feature = "embassy"))))]
 pub mod glue;
 pub mod membership;
 #[cfg(feature = "sim")]

@@ -172,11 +172,16 @@ use smoltcp::phy::{self, Device, DeviceCapabilities, Medium, PacketMeta};
 use smoltcp::time::{Duration as SmolDuration, Instant as SmolInstant};
 use smoltcp::wire::IpCidr;
 
+use super::shared::{Rx, classify};
 use crate::addr::{GroupAddr, MacAddr};
-use crate::filter::{Capabilities, FilterError, FilterSet, MulticastFilter, OverflowPolicy, Program};
-use crate::membership::{ConfigError, GroupInfo, Host, HostConfig, Instant, IpMeta, MembershipError, bump, joinable};
-use crate::wire::VlanTag;
-use crate::wire::{FrameRepr, frame};
+use crate::filter::{FilterError, FilterSet, MulticastFilter, OverflowPolicy};
+use crate::membership::{ConfigError, GroupInfo, Host, HostConfig, Instant, MembershipError, bump, joinable};
+use crate::wire::frame;
+
+pub use super::shared::NoFilter;
+
+#[cfg(doc)]
+use crate::{filter::Program, wire::FrameRepr};
 
 #[cfg(doc)]
 use crate::membership::HostStats;
@@ -265,27 +270,6 @@ pub struct DeviceStats {
     pub nic_errors: u32,
 }
 
-/// A [`MulticastFilter`] for devices without a multicast filter, or whose filter is
-/// left to pass all multicast: accepts every program and does nothing. Filtering is
-/// then done in software only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct NoFilter;
-
-impl MulticastFilter for NoFilter {
-    type Error = core::convert::Infallible;
-
-    /// No slot, no hash, a pass-all "bit": the FilterSet's best policy for it is
-    /// [`OverflowPolicy::AllMulticast`].
-    fn capabilities(&self) -> Capabilities {
-        Capabilities { exact_slots: 0, hash: None, pass_all_multicast: true }
-    }
-
-    fn apply(&mut self, _program: &Program) -> nb::Result<(), Self::Error> {
-        Ok(())
-    }
-}
-
 /// The state the receive path needs: the Host, the FilterSet, the counters and our MAC.
 #[derive(Debug, Clone)]
 struct Core<const N: usize> {
@@ -301,35 +285,17 @@ impl<const N: usize> Core<N> {
     fn receive(&mut self, now: Instant, frame: &[u8]) -> bool {
         let stats = &mut self.stats;
         bump(&mut stats.rx_frames);
-        if frame::is_igmp(frame) {
-            match FrameRepr::parse(frame) {
-                Ok(f) if !f.ethernet.dst.is_multicast() && f.ethernet.dst != self.mac => {
-                    bump(&mut stats.rx_not_ours);
-                }
-                Ok(f) if !untagged_network(&f) => bump(&mut stats.rx_tagged),
-                Ok(f) => {
-                    bump(&mut stats.rx_igmp);
-                    self.host.receive_message(now, &IpMeta::from(&f.ipv4), &f.igmp);
-                }
-                Err(_) => bump(&mut stats.rx_malformed),
-            }
-            return false;
-        }
-        let Some(&[a, b, c, d, e, f]) = frame.get(..6) else { return true };
-        let dst = MacAddr([a, b, c, d, e, f]);
-        if dst.is_ipv4_multicast() && !self.set.accepts(dst) {
-            bump(&mut stats.rx_filtered);
-            return false;
-        }
-        true
+        let counter = match classify(&mut self.host, &self.set, self.mac, now, frame) {
+            Rx::Pass => return true,
+            Rx::Igmp => &mut stats.rx_igmp,
+            Rx::Malformed => &mut stats.rx_malformed,
+            Rx::Filtered => &mut stats.rx_filtered,
+            Rx::NotOurs => &mut stats.rx_not_ours,
+            Rx::Tagged => &mut stats.rx_tagged,
+        };
+        bump(counter);
+        false
     }
-}
-
-/// Whether a frame belongs to the untagged network: no tag, or priority tags only
-/// (VLAN id 0).
-fn untagged_network(f: &FrameRepr<'_>) -> bool {
-    let priority = |tag: Option<VlanTag>| tag.is_none_or(|tag| tag.id() == 0);
-    priority(f.vlan[0]) && priority(f.vlan[1])
 }
 
 /// smoltcp's time (microseconds, signed) as the state machines' (milliseconds,
@@ -816,22 +782,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn igmp_is_recognised_by_ethertype_and_protocol_only() {
-        let mut frame = [0u8; 24];
-        frame[12] = 0x08;
-        frame[23] = 2;
-        assert!(frame::is_igmp(&frame));
-        assert!(!frame::is_igmp(&frame[..23]), "too short to carry a protocol field");
-        frame[23] = 17;
-        assert!(!frame::is_igmp(&frame));
-        frame[23] = 2;
-        frame[12] = 0x86;
-        frame[13] = 0xdd;
-        assert!(!frame::is_igmp(&frame));
-        assert!(!frame::is_igmp(&[]));
-    }
-
-    #[test]
     fn time_conversions_saturate() {
         assert_eq!(Instant::from(SmolInstant::from_millis(-5)), Instant::ZERO);
         assert_eq!(Instant::from(SmolInstant::from_micros(-999)), Instant::ZERO);
@@ -845,7 +795,7 @@ mod tests {
 
     #[test]
     fn the_receive_path_never_panics_on_short_frames() {
-        let caps = Capabilities { exact_slots: 0, hash: None, pass_all_multicast: true };
+        let caps = NoFilter.capabilities();
         let mut core: Core<4> = Core {
             host: Host::new(HostConfig::default(), 1).unwrap(),
             set: FilterSet::new(caps, OverflowPolicy::AllMulticast).unwrap(),
