@@ -2,10 +2,10 @@
 //! smoltcp [`Interface`] (feature `smoltcp`).
 //!
 //! smoltcp's own IGMP host has gaps (no random delays, no suppression, no Router Alert,
-//! a join before the address loses its report; see the README), and turning its
-//! `multicast` feature off also turns off the reception of multicast datagrams. So
-//! [`McastDevice`] sits between the `Interface` and the real `phy::Device`, and takes
-//! IGMP over while smoltcp keeps delivering the groups' datagrams:
+//! a join before the address loses its report; see the README). The glue runs smoltcp
+//! built without its `multicast` feature (no IGMP host, no group table) and keeps the
+//! one table of groups in the [`Host`], whose `N` is the only capacity. [`McastDevice`]
+//! sits between the `Interface` and the real `phy::Device`:
 //!
 //! - **Received IGMP** (every IPv4 frame whose protocol field is 2, behind up to two
 //!   VLAN tags) goes to the [`Host`], parsed with [`FrameRepr::parse`]; smoltcp never sees
@@ -15,20 +15,24 @@
 //!   Host's like one at its group's MAC; IGMP at another station's unicast MAC
 //!   ([`DeviceStats::rx_not_ours`]) or tagged for a VLAN ([`DeviceStats::rx_tagged`]) is
 //!   dropped (see [Choices](self#choices)).
-//! - **Received IPv4 multicast** whose destination MAC the [`FilterSet`] does not
-//!   accept (the other MACs of a hash bin, or everything while the NIC passes all
-//!   multicast) is dropped and counted in [`DeviceStats::rx_filtered`]. Everything else
-//!   (unicast, broadcast, ARP, other multicast MACs) passes through untouched, without a
-//!   copy.
-//! - **IGMP that smoltcp sends** (it still sends a report on its own join and a Leave
-//!   on its own leave) is dropped and counted in [`DeviceStats::smoltcp_igmp_dropped`].
+//! - **Everything else received** reaches smoltcp only if it is for this interface:
+//!   smoltcp without `multicast` would drop every group's datagrams at its destination
+//!   check, so the glue turns the interface's `any_ip` on (that check then accepts every
+//!   destination) and admits, itself, ARP for any of the interface's IPv4 addresses, IPv4
+//!   to one of them or to a broadcast address (255.255.255.255, a subnet's), IPv4 to a
+//!   group the Host is a member of (224.0.0.1 included) at a MAC the [`FilterSet`]
+//!   accepts, and IPv6 while the interface has an IPv6 address. Multicast for a group
+//!   not joined is counted in [`DeviceStats::rx_filtered`]; ARP and IPv4 for another
+//!   address, and IPv6 without an IPv6 address, in [`DeviceStats::rx_other_address`]
+//!   (see [What `any_ip` changes](self#what-any_ip-changes)).
+//! - **What smoltcp sends** goes straight to the real device: it sends no IGMP.
 //! - **The Host's messages** are framed with [`frame::build_v2`] (TTL 1, Router Alert,
 //!   TOS 0xc0; byte for byte what [`FrameRepr::new`] gives) and sent through the real
 //!   device by [`McastDevice::poll`], whether or not smoltcp has anything to send.
-//! - **[`join`](McastDevice::join) and [`leave`](McastDevice::leave)** keep four things
-//!   in step: smoltcp's group table (so it accepts the group's datagrams), the Host
-//!   (which reports), the FilterSet (the exact software filter) and the NIC's filter
-//!   (the [`Program`] pushed through [`MulticastFilter::apply`]).
+//! - **[`join`](McastDevice::join) and [`leave`](McastDevice::leave)** keep three things
+//!   in step: the Host (which reports, and whose table the receive path reads), the
+//!   FilterSet (the software filter by MAC) and the NIC's filter (the [`Program`] pushed
+//!   through [`MulticastFilter::apply`]). Nothing is told to smoltcp.
 //!
 //! # Wiring
 //!
@@ -107,26 +111,54 @@
 //! single bit of difference gives unrelated delays. The QEMU firmware seeds with its
 //! MAC XOR its LAN9118's free-running counter, read when it builds the device.
 //!
+//! # What `any_ip` changes
+//!
+//! In smoltcp 0.14 `any_ip` makes the interface's "is this my address" check true for
+//! every address. The check decides whether an IPv4 or IPv6 packet is for the
+//! interface, whom ARP answers for, which neighbour solicitations are answered, and
+//! whether a TCP socket's local address still exists. The receive path gives the first
+//! two back exactly for IPv4: ARP, ICMP echo, UDP and TCP for an address the interface
+//! does not have never reach smoltcp, so nothing answers for them. What remains:
+//!
+//! - **Routes**: with `any_ip`, smoltcp would also receive for a prefix routed through
+//!   one of its addresses; the glue admits the interface's own addresses only, so such
+//!   a prefix is not received. Routes serve sending as before.
+//! - **TCP**: smoltcp resets a socket whose local address was removed from the
+//!   interface only through that check, which no longer fails: the socket keeps
+//!   sending from the removed address (retransmissions, keep-alives) until its own
+//!   timeout, if it has one, while what arrives for that address is dropped. Abort the
+//!   sockets bound to an address when removing it.
+//! - **IPv6** frames pass unchanged while the interface has an IPv6 address; smoltcp
+//!   then accepts every IPv6 destination and answers neighbour solicitations for any
+//!   target. The glue filters IPv4; an interface that runs IPv6 beside it takes that as
+//!   it is. Without an IPv6 address they are dropped.
+//! - **smoltcp's `multicast` feature**, if something else in the program turns it on,
+//!   changes nothing here as long as nothing joins through the `Interface`: the glue
+//!   never does, and smoltcp then sends no IGMP. Joins made through the `Interface`
+//!   would be smoltcp's own, with its IGMP, beside the Host's.
+//!
+//! The glue builds against smoltcp 0.14 only. 0.13 has the same code on every point
+//! the glue uses, but one Cargo feature cannot pick between two major versions of a
+//! crate: that would take a second, renamed dependency and a second copy of this module
+//! with its own tests.
+//!
 //! # Choices
 //!
 //! - **Dropping a received frame** hands smoltcp an empty frame (the real device's
 //!   receive token is consumed either way). smoltcp 0.14 skips empty frames explicitly
 //!   (`socket_ingress`), so it never sees a byte of the dropped one, and nothing is
 //!   copied: each frame is classified in place, in the receive token.
-//! - **Dropping a transmitted frame** needs its bytes before the real device's token
-//!   is consumed (a consumed token sends). smoltcp's IGMP frames are 42 octets, so
-//!   frames of up to 64 octets are staged in a 64-octet buffer on the stack, checked,
-//!   and copied into the real token unless they are IGMP; longer frames go straight
-//!   to the device, without a copy. IGMP sent through a smoltcp raw socket is not
-//!   supported (received IGMP never reaches one either).
+//! - **The interface's addresses** are read from the `Interface` on every poll, before
+//!   `Interface::poll` runs: the receive path admits the addresses it read last, so an
+//!   address change takes effect on the next poll. Received IGMP never reaches a
+//!   smoltcp raw socket.
 //! - **The Host's messages** go out from [`poll`](McastDevice::poll) and
 //!   [`poll_membership`](McastDevice::poll_membership), not from `transmit`, which
 //!   smoltcp only calls when it has something of its own to send. If the real device
 //!   has no transmit token, the framed message waits in a one-frame slot and
 //!   [`poll_at`](McastDevice::poll_at) asks to be polled again at once.
-//! - **The interface address** is read from the `Interface` on every poll (its first
-//!   IPv4 address and prefix) and given to the Host, which announces every group when
-//!   one appears or changes. Joins made before there is an address (before DHCP, say)
+//! - **The Host's address** is the interface's first IPv4 address and prefix, given to
+//!   the Host on every poll; it announces every group when one appears or changes. Joins made before there is an address (before DHCP, say)
 //!   are reported then, unlike smoltcp's own, which are lost.
 //! - **The NIC** is given the FilterSet's [`Program`] at once after every change of the
 //!   set (and the first one on the first poll). `apply` returning `WouldBlock` (the chip
@@ -136,13 +168,9 @@
 //!   drop a newly joined group's frames or pass a left one's, which the software filter
 //!   drops.
 //! - **Only IPv4 multicast MACs** (01:00:5e:00:00:00 to 01:00:5e:7f:ff:ff) are
-//!   filtered in software: they are the ones the glue manages. Other multicast MACs
-//!   (IPv6's 33:33:…) pass to smoltcp; add them to the NIC's program with
-//!   [`add_mac`](McastDevice::add_mac).
-//! - **smoltcp's group table** (`IFACE_MAX_MULTICAST_GROUP_COUNT`, 4 unless a
-//!   `iface-max-multicast-group-count-*` feature of smoltcp says otherwise) must hold
-//!   the `N` groups of the wrapper; a join it cannot hold fails with
-//!   [`Error::InterfaceFull`] and changes nothing.
+//!   filtered by MAC in software: they are the ones the glue manages. Frames at other
+//!   multicast MACs (IPv6's 33:33:…) are admitted or dropped by what they carry, as
+//!   above; add such MACs to the NIC's program with [`add_mac`](McastDevice::add_mac).
 //! - **Link-layer destination of IGMP**: a query is acted on at this station's MAC
 //!   (the one given to [`McastDevice::new`] or [`set_mac`](McastDevice::set_mac)) and
 //!   at the broadcast MAC as well as at its group's MAC, as Linux does: Wi-Fi access
@@ -159,6 +187,8 @@
 //!   (VLAN id 0: 802.1p priority only) names no VLAN: such a frame is the untagged
 //!   network's, for Linux too, and goes to the Host.
 //! - **No allocation, no panic** on any frame: every length is checked before use.
+//!   smoltcp's time converts to the Host's with 32-bit divisions only, so a Cortex-M
+//!   firmware links no 64-bit division routine for it (Cortex-M0 included).
 
 use core::fmt;
 use core::net::Ipv4Addr;
