@@ -1150,7 +1150,7 @@ proptest! {
     #[test]
     fn any_frame_is_handled_without_panic(
         frames in proptest::collection::vec(
-            (proptest::collection::vec(any::<u8>(), 0..96), any::<bool>(), any::<bool>()), 1..8),
+            (proptest::collection::vec(any::<u8>(), 0..96), any::<bool>(), any::<bool>(), 0..5usize), 1..8),
     ) {
         let mut net = Net::<HashNic>::new(None);
         let lan = net.lan.clone();
@@ -1160,9 +1160,14 @@ proptest! {
         let port = net.nodes[a].port;
         let before = net.nodes[a].dev.stats().rx_frames;
         let count = frames.len() as u32;
-        for (mut bytes, multicast, igmp) in frames {
+        for (mut bytes, multicast, igmp, ethertype) in frames {
             if multicast && bytes.len() >= 6 {
                 bytes[..6].copy_from_slice(&[0x01, 0x00, 0x5e, 0x01, 0x02, 0x03]);
+            }
+            // ARP, IPv4, IPv6 or a VLAN tag, for the receive filter; else as drawn.
+            let types: [[u8; 2]; 4] = [[0x08, 0x06], [0x08, 0x00], [0x86, 0xdd], [0x81, 0x00]];
+            if let (Some(t), true) = (types.get(ethertype), bytes.len() >= 14) {
+                bytes[12..14].copy_from_slice(t);
             }
             if igmp && bytes.len() >= 24 {
                 bytes[12..14].copy_from_slice(&[0x08, 0x00]);
