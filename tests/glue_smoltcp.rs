@@ -20,12 +20,12 @@ use proptest::prelude::*;
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
-use smoltcp::socket::udp;
+use smoltcp::socket::{dhcpv4, udp};
 use smoltcp::time::Instant;
 use smoltcp::wire::{
-    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol, Icmpv4Packet, Icmpv4Repr,
-    Icmpv6Packet, Icmpv6Repr, IgmpPacket, IgmpRepr, IpAddress, IpCidr, IpEndpoint, IpProtocol, Ipv4Address, Ipv4Packet,
-    Ipv4Repr, Ipv6Address, Ipv6Packet, Ipv6Repr, UdpPacket, UdpRepr,
+    ArpOperation, ArpPacket, ArpRepr, DhcpMessageType, DhcpPacket, DhcpRepr, EthernetAddress, EthernetFrame,
+    EthernetProtocol, Icmpv4Packet, Icmpv4Repr, Icmpv6Packet, Icmpv6Repr, IgmpPacket, IgmpRepr, IpAddress, IpCidr,
+    IpEndpoint, IpProtocol, Ipv4Address, Ipv4Packet, Ipv4Repr, Ipv6Address, Ipv6Packet, Ipv6Repr, UdpPacket, UdpRepr,
 };
 
 mod common;
@@ -946,8 +946,13 @@ fn ipv4(dst_mac: MacAddr, dst: Ipv4Address, protocol: IpProtocol, payload: &[u8]
 
 /// A UDP datagram from the injector to `dst`, port `UDP_PORT`.
 fn udp(dst_mac: MacAddr, dst: Ipv4Address, data: &[u8]) -> Vec<u8> {
+    udp_ports(dst_mac, dst, (40_000, UDP_PORT), data)
+}
+
+/// A UDP datagram from the injector to `dst`, between the given ports.
+fn udp_ports(dst_mac: MacAddr, dst: Ipv4Address, (src_port, dst_port): (u16, u16), data: &[u8]) -> Vec<u8> {
     let mut payload = vec![0u8; 8 + data.len()];
-    UdpRepr { src_port: 40_000, dst_port: UDP_PORT }.emit(
+    UdpRepr { src_port, dst_port }.emit(
         &mut UdpPacket::new_unchecked(&mut payload[..]),
         &injector_ip().into(),
         &dst.into(),
@@ -1090,6 +1095,74 @@ fn broadcast_and_all_systems_reach_the_application_and_a_groups_alias_does_not()
     assert_eq!(net.nodes[a].received(), []);
     assert_eq!(net.nodes[a].dev.stats().rx_filtered - filtered, 2);
     assert_eq!(net.nodes[a].dev.stats().rx_other_address - other, 1);
+}
+
+/// The DHCP messages node `n` sent from `since` (an index in the wire's log) on.
+fn dhcp_sent<F: MulticastFilter>(net: &Net<F>, n: usize, since: usize) -> Vec<(DhcpMessageType, u32)> {
+    let wire = net.lan.borrow();
+    let port = net.nodes[n].port;
+    let mut out = Vec::new();
+    for sent in wire.log[since..].iter().filter(|s| s.from == port && s.bytes[12..14] == [0x08, 0x00]) {
+        let ip = Ipv4Packet::new_checked(&sent.bytes[14..]).unwrap();
+        if ip.next_header() != IpProtocol::Udp {
+            continue;
+        }
+        let udp = UdpPacket::new_checked(ip.payload()).unwrap();
+        if (udp.src_port(), udp.dst_port()) == (68, 67) {
+            let packet = DhcpPacket::new_checked(udp.payload()).unwrap();
+            let repr = DhcpRepr::parse(&packet).unwrap();
+            out.push((repr.message_type, repr.transaction_id));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_dhcp_offer_to_the_offered_address_reaches_smoltcps_dhcp_client() {
+    // smoltcp's DHCP client asks for unicast answers: the server sends its offer to the
+    // address it offers, at the client's MAC, before the interface has any address.
+    let mut net = Net::<HashNic>::new(None);
+    let lan = net.lan.clone();
+    let a = net.add(2, None, hash_nic(&lan));
+    net.nodes[a].sockets.add(dhcpv4::Socket::new());
+    net.run_until(100);
+    let sent = dhcp_sent(&net, a, 0);
+    assert!(matches!(sent[..], [(DhcpMessageType::Discover, _)]), "{sent:?}");
+    let xid = sent[0].1;
+
+    let offered = ip(77);
+    let offer = DhcpRepr {
+        message_type: DhcpMessageType::Offer,
+        transaction_id: xid,
+        secs: 0,
+        client_hardware_address: EthernetAddress(mac(2).0),
+        client_ip: Ipv4Address::UNSPECIFIED,
+        your_ip: offered,
+        server_ip: injector_ip(),
+        router: Some(injector_ip()),
+        subnet_mask: Some(Ipv4Address::new(255, 255, 255, 0)),
+        relay_agent_ip: Ipv4Address::UNSPECIFIED,
+        broadcast: false,
+        requested_ip: None,
+        client_identifier: None,
+        server_identifier: Some(injector_ip()),
+        parameter_request_list: None,
+        dns_servers: None,
+        max_size: None,
+        lease_duration: Some(3600),
+        renew_duration: None,
+        rebind_duration: None,
+        additional_options: &[],
+    };
+    let mut payload = vec![0u8; offer.buffer_len()];
+    offer.emit(&mut DhcpPacket::new_unchecked(&mut payload[..])).unwrap();
+    let since = net.lan.borrow().log.len();
+    let other_before = net.nodes[a].dev.stats().rx_other_address;
+    net.inject(udp_ports(mac(2), offered, (67, 68), &payload));
+    net.run_until(200);
+    let sent = dhcp_sent(&net, a, since);
+    assert_eq!(sent, [(DhcpMessageType::Request, xid)], "the client requests what it was offered");
+    assert_eq!(net.nodes[a].dev.stats().rx_other_address, other_before);
 }
 
 #[test]

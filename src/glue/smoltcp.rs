@@ -19,9 +19,10 @@
 //!   smoltcp without `multicast` would drop every group's datagrams at its destination
 //!   check, so the glue turns the interface's `any_ip` on (that check then accepts every
 //!   destination) and admits, itself, ARP for any of the interface's IPv4 addresses, IPv4
-//!   to one of them or to a broadcast address (255.255.255.255, a subnet's), IPv4 to a
-//!   group the Host is a member of (224.0.0.1 included) at a MAC the [`FilterSet`]
-//!   accepts, and IPv6 while the interface has an IPv6 address. Multicast for a group
+//!   to one of them or to a broadcast address (255.255.255.255, a subnet's), a DHCP
+//!   server's answer (UDP from port 67 to 68) to any address, IPv4 to a group the Host
+//!   is a member of (224.0.0.1 included) at a MAC the [`FilterSet`] accepts, and IPv6
+//!   while the interface has an IPv6 address. Multicast for a group
 //!   not joined is counted in [`DeviceStats::rx_filtered`]; ARP and IPv4 for another
 //!   address, and IPv6 without an IPv6 address, in [`DeviceStats::rx_other_address`]
 //!   (see [What `any_ip` changes](self#what-any_ip-changes)).
@@ -119,6 +120,13 @@
 //! whether a TCP socket's local address still exists. The receive path gives the first
 //! two back exactly for IPv4: ARP, ICMP echo, UDP and TCP for an address the interface
 //! does not have never reach smoltcp, so nothing answers for them. What remains:
+//!
+//! - **DHCP**: smoltcp's DHCP client asks for unicast answers, so a server sends its
+//!   offer to the address it offers, which the interface does not have yet; smoltcp
+//!   takes such answers before its destination check, and the glue admits UDP from port
+//!   67 to port 68 to any address for that reason. Without a DHCP socket, smoltcp
+//!   answers one at this station's MAC and another address as it answers a datagram to
+//!   any closed port: with an ICMP Port Unreachable, from that address.
 //!
 //! - **Routes**: with `any_ip`, smoltcp would also receive for a prefix routed through
 //!   one of its addresses; the glue admits the interface's own addresses only, so such
@@ -370,7 +378,7 @@ impl<const N: usize> Core<N> {
                         bump(&mut self.stats.rx_filtered);
                         return false;
                     }
-                    Err(_) => self.is_ours(dst) || self.is_broadcast(dst),
+                    Err(_) => self.is_ours(dst) || self.is_broadcast(dst) || is_dhcp_reply(frame),
                 },
                 None => false,
             },
@@ -416,6 +424,16 @@ const ETHERTYPE: core::ops::Range<usize> = 12..14;
 const ARP_TARGET: core::ops::Range<usize> = 38..42;
 /// The destination address of an untagged IPv4 packet.
 const IPV4_DST: core::ops::Range<usize> = 30..34;
+
+/// Whether an untagged IPv4 frame is UDP from port 67 to port 68: a DHCP server's
+/// answer, which a server sends to the address it offers, at the client's MAC, while the
+/// interface does not have that address yet. smoltcp hands these to its DHCP client
+/// before its own destination check, so the glue admits them whatever the destination.
+fn is_dhcp_reply(frame: &[u8]) -> bool {
+    let Some(&[version_ihl]) = frame.get(14..15) else { return false };
+    let ports = 14 + usize::from(version_ihl & 0x0f) * 4;
+    frame.get(23) == Some(&17) && frame.get(ports..ports + 4) == Some(&[0, 67, 0, 68])
+}
 
 /// Four octets as an IPv4 address.
 fn ipv4(octets: &[u8]) -> Option<Ipv4Addr> {
