@@ -158,8 +158,8 @@
 //!   copied: each frame is classified in place, in the receive token.
 //! - **The interface's addresses** are read from the `Interface` on every poll, before
 //!   `Interface::poll` runs: the receive path admits the addresses it read last, so an
-//!   address change takes effect on the next poll. Received IGMP never reaches a
-//!   smoltcp raw socket.
+//!   address change takes effect on the next poll. A smoltcp raw socket sees what the
+//!   receive path admits only: no IGMP, nothing for another address.
 //! - **The Host's messages** go out from [`poll`](McastDevice::poll) and
 //!   [`poll_membership`](McastDevice::poll_membership), not from `transmit`, which
 //!   smoltcp only calls when it has something of its own to send. If the real device
