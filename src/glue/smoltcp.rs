@@ -286,7 +286,7 @@ pub struct DeviceStats {
     /// ARP and IPv4 frames for an address the interface does not have (or too short to
     /// name one), and IPv6 frames while it has no IPv6 address, dropped: smoltcp, which
     /// the glue runs with `any_ip`, would take them as its own (see
-    /// [Choices](self#choices)).
+    /// [What `any_ip` changes](self#what-any_ip-changes)).
     pub rx_other_address: u32,
     /// The Host's messages handed to the real device.
     pub tx_igmp: u32,
@@ -366,8 +366,9 @@ impl<const N: usize> Core<N> {
 
     /// Whether smoltcp, running with `any_ip`, may see a frame that is not IGMP: ARP for
     /// one of our addresses, IPv4 to one of them, to a broadcast address or to a group
-    /// the Host is a member of; IPv6 while the interface has an IPv6 address; any other
-    /// protocol (which smoltcp drops). Counts what it drops.
+    /// the Host is a member of, a DHCP server's answer; IPv6 while the interface has an
+    /// IPv6 address; tagged frames and other protocols (which smoltcp drops). Counts what
+    /// it drops.
     fn admits(&mut self, frame: &[u8]) -> bool {
         let ours = match frame.get(ETHERTYPE) {
             Some([0x08, 0x06]) => frame.get(ARP_TARGET).and_then(ipv4).is_some_and(|a| self.is_ours(a)),
