@@ -84,7 +84,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     iface.update_ip_addrs(|addrs| {
         let _ = addrs.push(IpCidr::new(Ipv4Address::new(10, 0, 0, 2).into(), 24));
     });
-    device.join(&mut iface, Instant::ZERO, group)?;
+    device.join(Instant::ZERO, group)?;
 
     let buffer = || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 4], vec![0; 1024]);
     let mut socket = udp::Socket::new(buffer(), buffer());

@@ -18,10 +18,15 @@ use mcast::wire::igmp::Message;
 use mcast::{GroupAddr, MacAddr};
 use proptest::prelude::*;
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
-use smoltcp::socket::udp;
+use smoltcp::socket::{dhcpv4, udp};
 use smoltcp::time::Instant;
-use smoltcp::wire::{EthernetAddress, IgmpPacket, IgmpRepr, IpAddress, IpCidr, IpEndpoint, Ipv4Address, Ipv4Packet};
+use smoltcp::wire::{
+    ArpOperation, ArpPacket, ArpRepr, DhcpMessageType, DhcpPacket, DhcpRepr, EthernetAddress, EthernetFrame,
+    EthernetProtocol, Icmpv4Packet, Icmpv4Repr, Icmpv6Packet, Icmpv6Repr, IgmpPacket, IgmpRepr, IpAddress, IpCidr,
+    IpEndpoint, IpProtocol, Ipv4Address, Ipv4Packet, Ipv4Repr, Ipv6Address, Ipv6Packet, Ipv6Repr, UdpPacket, UdpRepr,
+};
 
 mod common;
 use common::g;
@@ -219,11 +224,11 @@ impl<F: MulticastFilter> Node<F> {
     }
 
     fn join(&mut self, now: u64, group: &str) -> Result<bool, Error> {
-        self.dev.join(&mut self.iface, Instant::from_millis(now as i64), g(group).to_ipv4())
+        self.dev.join(Instant::from_millis(now as i64), g(group).to_ipv4())
     }
 
     fn leave(&mut self, now: u64, group: &str) -> Result<bool, Error> {
-        self.dev.leave(&mut self.iface, Instant::from_millis(now as i64), g(group).to_ipv4())
+        self.dev.leave(Instant::from_millis(now as i64), g(group).to_ipv4())
     }
 
     fn poll(&mut self, now: u64) {
@@ -466,8 +471,8 @@ fn a_join_sends_one_correct_igmpv2_report_and_its_repeat() {
         IgmpRepr::MembershipReport { group_addr, .. } if group_addr == Ipv4Address::new(239, 1, 2, 3)
     ));
 
-    // smoltcp tried to send its own report; the glue dropped it.
-    assert_eq!(net.nodes[a].dev.stats().smoltcp_igmp_dropped, 1);
+    // smoltcp was told nothing: its group table is empty, it sent nothing of its own.
+    assert!(!net.nodes[a].iface.has_multicast_group(Ipv4Address::new(239, 1, 2, 3)));
     assert!(net.router.as_ref().unwrap().querier.is_present(g("239.1.2.3")));
 
     // The unsolicited repeat comes within the Unsolicited Report Interval (10 s).
@@ -744,13 +749,11 @@ fn a_leave_is_sent_to_all_routers_and_the_querier_forgets_the_group() {
     assert_eq!(absent, [14_000]);
     assert!(!router.querier.is_present(g("239.1.2.3")));
 
-    // Everything else let go of the group too; smoltcp's own report and Leave were dropped.
+    // Everything else let go of the group too.
     let node = &net.nodes[a];
-    assert!(!node.iface.has_multicast_group(Ipv4Address::new(239, 1, 2, 3)));
     assert_eq!(node.dev.groups().count(), 0);
     assert!(!node.dev.filter_set().contains(g("239.1.2.3").to_mac()));
     assert_eq!(program(&net).hash() & 1 << bin, 0, "its hash bin is clear again");
-    assert_eq!(node.dev.stats().smoltcp_igmp_dropped, 2);
     net.assert_only_our_igmp();
 }
 
@@ -831,9 +834,9 @@ fn without_a_nic_filter_the_software_filter_does_all_the_work() {
     net.run_until(12_100);
     let got: Vec<Vec<u8>> = net.nodes[a].received().into_iter().map(|(p, _)| p).collect();
     assert_eq!(got, [b"239.1.2.3".to_vec()]);
-    // 224.1.2.3 has 239.1.2.3's MAC: the software filter passes it and smoltcp's exact
-    // group table drops it.
-    assert_eq!(net.nodes[a].dev.stats().rx_filtered - before, 2);
+    // 224.1.2.3 has 239.1.2.3's MAC: the FilterSet passes the MAC, the Host's exact
+    // table drops the group.
+    assert_eq!(net.nodes[a].dev.stats().rx_filtered - before, 3);
     net.assert_only_our_igmp();
 }
 
@@ -845,7 +848,6 @@ fn a_join_before_the_address_is_reported_when_the_address_arrives() {
     assert_eq!(net.nodes[a].join(0, "239.1.2.3"), Ok(true));
     net.run_until(5_000);
     assert!(net.igmp_from(net.nodes[a].port, 0).is_empty(), "no report without an address");
-    assert_eq!(net.nodes[a].dev.stats().smoltcp_igmp_dropped, 0, "smoltcp had nothing to send either");
 
     net.nodes[a].iface.update_ip_addrs(|addrs| addrs.push(IpCidr::new(ip(2).into(), 24)).unwrap());
     net.run_until(5_001);
@@ -924,6 +926,293 @@ fn a_busy_nic_is_programmed_on_later_polls() {
     assert!(program.passes(GroupAddr::ALL_SYSTEMS.to_mac()));
 }
 
+// ---------------------------------------------------------------------------------
+// What smoltcp may see: smoltcp runs with `any_ip`, which accepts every destination;
+// the glue admits only the interface's own. Frames built with smoltcp's emitters.
+
+/// The injector's address; its MAC is `mac(250)`.
+fn injector_ip() -> Ipv4Address {
+    ip(250)
+}
+
+/// An Ethernet frame from the injector to `dst`.
+fn ethernet(dst: MacAddr, ethertype: EthernetProtocol, payload_len: usize) -> Vec<u8> {
+    let mut bytes = vec![0u8; 14 + payload_len];
+    let mut eth = EthernetFrame::new_unchecked(&mut bytes[..]);
+    eth.set_dst_addr(EthernetAddress(dst.0));
+    eth.set_src_addr(EthernetAddress(mac(250).0));
+    eth.set_ethertype(ethertype);
+    bytes
+}
+
+/// An ARP request from `sender` (at the injector's MAC) for `target`, broadcast.
+fn arp_request(sender: Ipv4Address, target: Ipv4Address) -> Vec<u8> {
+    let repr = ArpRepr::EthernetIpv4 {
+        operation: ArpOperation::Request,
+        source_hardware_addr: EthernetAddress(mac(250).0),
+        source_protocol_addr: sender,
+        target_hardware_addr: EthernetAddress([0; 6]),
+        target_protocol_addr: target,
+    };
+    let mut bytes = ethernet(MacAddr::BROADCAST, EthernetProtocol::Arp, repr.buffer_len());
+    repr.emit(&mut ArpPacket::new_unchecked(&mut bytes[14..]));
+    bytes
+}
+
+/// An IPv4 packet from the injector to `dst`, in a frame to `dst_mac`.
+fn ipv4(dst_mac: MacAddr, dst: Ipv4Address, protocol: IpProtocol, payload: &[u8]) -> Vec<u8> {
+    let repr = Ipv4Repr {
+        src_addr: injector_ip(),
+        dst_addr: dst,
+        next_header: protocol,
+        payload_len: payload.len(),
+        hop_limit: 64,
+    };
+    let mut bytes = ethernet(dst_mac, EthernetProtocol::Ipv4, repr.buffer_len() + payload.len());
+    let mut packet = Ipv4Packet::new_unchecked(&mut bytes[14..]);
+    repr.emit(&mut packet, &ChecksumCapabilities::default());
+    packet.payload_mut().copy_from_slice(payload);
+    bytes
+}
+
+/// A UDP datagram from the injector to `dst`, port `UDP_PORT`.
+fn udp(dst_mac: MacAddr, dst: Ipv4Address, data: &[u8]) -> Vec<u8> {
+    udp_ports(dst_mac, dst, (40_000, UDP_PORT), data)
+}
+
+/// A UDP datagram from the injector to `dst`, between the given ports.
+fn udp_ports(dst_mac: MacAddr, dst: Ipv4Address, (src_port, dst_port): (u16, u16), data: &[u8]) -> Vec<u8> {
+    let mut payload = vec![0u8; 8 + data.len()];
+    UdpRepr { src_port, dst_port }.emit(
+        &mut UdpPacket::new_unchecked(&mut payload[..]),
+        &injector_ip().into(),
+        &dst.into(),
+        data.len(),
+        |buf| buf.copy_from_slice(data),
+        &ChecksumCapabilities::default(),
+    );
+    ipv4(dst_mac, dst, IpProtocol::Udp, &payload)
+}
+
+/// An ICMP echo request from the injector to `dst`.
+fn ping(dst_mac: MacAddr, dst: Ipv4Address) -> Vec<u8> {
+    let repr = Icmpv4Repr::EchoRequest { ident: 7, seq_no: 1, data: b"ping" };
+    let mut payload = vec![0u8; repr.buffer_len()];
+    repr.emit(&mut Icmpv4Packet::new_unchecked(&mut payload[..]), &ChecksumCapabilities::default());
+    ipv4(dst_mac, dst, IpProtocol::Icmp, &payload)
+}
+
+/// A TCP segment (a SYN to port 80) from the injector to `dst`: smoltcp answers it,
+/// with a reset or, built without TCP as here, an ICMP Protocol Unreachable.
+fn tcp_syn(dst_mac: MacAddr, dst: Ipv4Address) -> Vec<u8> {
+    let mut segment = [0u8; 20];
+    segment[..4].copy_from_slice(&[0x9c, 0x40, 0x00, 0x50]);
+    segment[12] = 0x50;
+    segment[13] = 0x02;
+    ipv4(dst_mac, dst, IpProtocol::Tcp, &segment)
+}
+
+/// An ICMPv6 echo request from fd00::fa to `dst`, in a frame to `dst_mac`.
+fn ping6(dst_mac: MacAddr, dst: Ipv6Address) -> Vec<u8> {
+    let src = Ipv6Address::new(0xfd00, 0, 0, 0, 0, 0, 0, 0xfa);
+    let icmp = Icmpv6Repr::EchoRequest { ident: 7, seq_no: 1, data: b"ping" };
+    let repr = Ipv6Repr {
+        src_addr: src,
+        dst_addr: dst,
+        next_header: IpProtocol::Icmpv6,
+        payload_len: icmp.buffer_len(),
+        hop_limit: 64,
+    };
+    let mut bytes = ethernet(dst_mac, EthernetProtocol::Ipv6, repr.buffer_len() + icmp.buffer_len());
+    let mut packet = Ipv6Packet::new_unchecked(&mut bytes[14..]);
+    repr.emit(&mut packet);
+    icmp.emit(&src, &dst, &mut Icmpv6Packet::new_unchecked(packet.payload_mut()), &ChecksumCapabilities::default());
+    bytes
+}
+
+/// Injects `frame` and runs 100 ms: the frames node `n` sent in answer.
+fn answers<F: MulticastFilter>(net: &mut Net<F>, n: usize, frame: Vec<u8>) -> Vec<Vec<u8>> {
+    let since = net.lan.borrow().log.len();
+    net.inject(frame);
+    let now = net.now();
+    net.run_until(now + 100);
+    let port = net.nodes[n].port;
+    net.lan.borrow().log[since..].iter().filter(|s| s.from == port).map(|s| s.bytes.clone()).collect()
+}
+
+/// A node at 10.0.0.2/24 and 10.0.1.2/24 (no router), in 239.1.2.3, that knows the
+/// injector's MAC (it answered its ARP request for 10.0.0.2).
+fn addressed_node() -> (Net<HashNic>, usize) {
+    let mut net = Net::<HashNic>::new(None);
+    let lan = net.lan.clone();
+    let a = net.add(2, Some(ip(2)), hash_nic(&lan));
+    let second = Ipv4Address::new(10, 0, 1, 2);
+    net.nodes[a].iface.update_ip_addrs(|addrs| addrs.push(IpCidr::new(second.into(), 24)).unwrap());
+    net.nodes[a].join(0, "239.1.2.3").unwrap();
+    net.run_until(12_000);
+    let arp = answers(&mut net, a, arp_request(injector_ip(), ip(2)));
+    assert_eq!(arp.len(), 1, "ARP for the first address is answered");
+    assert_eq!(arp[0][12..14], [0x08, 0x06]);
+    assert_eq!(arp[0][28..32], ip(2).octets(), "the answer's sender address");
+    assert!(net.nodes[a].iface.any_ip(), "the glue turns any_ip on");
+    (net, a)
+}
+
+#[test]
+fn arp_is_answered_for_every_address_of_the_interface_and_no_other() {
+    let (mut net, a) = addressed_node();
+    let before = net.nodes[a].dev.stats().rx_other_address;
+    // The second address: smoltcp answers an ARP request from its subnet only.
+    let second = Ipv4Address::new(10, 0, 1, 2);
+    let arp = answers(&mut net, a, arp_request(Ipv4Address::new(10, 0, 1, 250), second));
+    assert_eq!(arp.len(), 1, "ARP for the second address is answered");
+    assert_eq!(arp[0][28..32], second.octets());
+    // Another address on the subnet, the network address, a group: not ours.
+    for target in [ip(9), ip(0), Ipv4Address::new(10, 0, 1, 9), Ipv4Address::new(239, 1, 2, 3)] {
+        assert_eq!(answers(&mut net, a, arp_request(injector_ip(), target)), Vec::<Vec<u8>>::new(), "ARP for {target}");
+    }
+    assert_eq!(net.nodes[a].dev.stats().rx_other_address - before, 4);
+}
+
+#[test]
+fn unicast_to_another_address_is_not_answered_nor_delivered() {
+    let (mut net, a) = addressed_node();
+    let before = net.nodes[a].dev.stats().rx_other_address;
+    let us = mac(2);
+    // The node's own addresses: answered, delivered.
+    assert_eq!(answers(&mut net, a, ping(us, ip(2))).len(), 1, "echo to 10.0.0.2");
+    assert_eq!(answers(&mut net, a, tcp_syn(us, ip(2))).len(), 1, "TCP to 10.0.0.2");
+    assert_eq!(answers(&mut net, a, udp(us, ip(2), b"to us")), Vec::<Vec<u8>>::new());
+    assert_eq!(net.nodes[a].received(), [(b"to us".to_vec(), Some(IpAddress::Ipv4(ip(2))))]);
+    // Another address at the node's MAC (a router's mistake, a stale ARP entry, a
+    // promiscuous NIC): smoltcp with any_ip would answer every one.
+    for other in [ip(9), Ipv4Address::new(10, 0, 1, 9), Ipv4Address::new(192, 168, 1, 1)] {
+        assert_eq!(answers(&mut net, a, ping(us, other)), Vec::<Vec<u8>>::new(), "echo to {other}");
+        assert_eq!(answers(&mut net, a, tcp_syn(us, other)), Vec::<Vec<u8>>::new(), "TCP to {other}");
+        assert_eq!(answers(&mut net, a, udp(us, other, b"not us")), Vec::<Vec<u8>>::new(), "UDP to {other}");
+    }
+    assert_eq!(net.nodes[a].received(), []);
+    assert_eq!(net.nodes[a].dev.stats().rx_other_address - before, 9);
+}
+
+#[test]
+fn broadcast_and_all_systems_reach_the_application_and_a_groups_alias_does_not() {
+    let (mut net, a) = addressed_node();
+    let (other, filtered) = (net.nodes[a].dev.stats().rx_other_address, net.nodes[a].dev.stats().rx_filtered);
+    let all_systems = GroupAddr::ALL_SYSTEMS;
+    let to = [
+        (MacAddr::BROADCAST, Ipv4Address::BROADCAST),
+        (MacAddr::BROADCAST, ip(255)),
+        (MacAddr::BROADCAST, Ipv4Address::new(10, 0, 1, 255)),
+        (all_systems.to_mac(), all_systems.to_ipv4()),
+        (g("239.1.2.3").to_mac(), g("239.1.2.3").to_ipv4()),
+    ];
+    for (dst_mac, dst) in to {
+        assert_eq!(answers(&mut net, a, udp(dst_mac, dst, &dst.octets())), Vec::<Vec<u8>>::new());
+    }
+    let got: Vec<_> = net.nodes[a].received().into_iter().map(|(data, at)| (data, at.unwrap())).collect();
+    let want: Vec<_> = to.iter().map(|(_, dst)| (dst.octets().to_vec(), IpAddress::Ipv4(*dst))).collect();
+    assert_eq!(got, want);
+
+    // 239.129.2.3 and 224.1.2.3 share 239.1.2.3's MAC: the NIC and the FilterSet pass
+    // them, the Host's table does not. Another subnet's broadcast is not ours.
+    for (dst_mac, dst) in [
+        (g("239.1.2.3").to_mac(), Ipv4Address::new(239, 129, 2, 3)),
+        (g("239.1.2.3").to_mac(), Ipv4Address::new(224, 1, 2, 3)),
+        (MacAddr::BROADCAST, Ipv4Address::new(10, 0, 2, 255)),
+    ] {
+        assert_eq!(answers(&mut net, a, udp(dst_mac, dst, b"no")), Vec::<Vec<u8>>::new(), "{dst}");
+    }
+    assert_eq!(net.nodes[a].received(), []);
+    assert_eq!(net.nodes[a].dev.stats().rx_filtered - filtered, 2);
+    assert_eq!(net.nodes[a].dev.stats().rx_other_address - other, 1);
+}
+
+/// The DHCP messages node `n` sent from `since` (an index in the wire's log) on.
+fn dhcp_sent<F: MulticastFilter>(net: &Net<F>, n: usize, since: usize) -> Vec<(DhcpMessageType, u32)> {
+    let wire = net.lan.borrow();
+    let port = net.nodes[n].port;
+    let mut out = Vec::new();
+    for sent in wire.log[since..].iter().filter(|s| s.from == port && s.bytes[12..14] == [0x08, 0x00]) {
+        let ip = Ipv4Packet::new_checked(&sent.bytes[14..]).unwrap();
+        if ip.next_header() != IpProtocol::Udp {
+            continue;
+        }
+        let udp = UdpPacket::new_checked(ip.payload()).unwrap();
+        if (udp.src_port(), udp.dst_port()) == (68, 67) {
+            let packet = DhcpPacket::new_checked(udp.payload()).unwrap();
+            let repr = DhcpRepr::parse(&packet).unwrap();
+            out.push((repr.message_type, repr.transaction_id));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_dhcp_offer_to_the_offered_address_reaches_smoltcps_dhcp_client() {
+    // smoltcp's DHCP client asks for unicast answers: the server sends its offer to the
+    // address it offers, at the client's MAC, before the interface has any address.
+    let mut net = Net::<HashNic>::new(None);
+    let lan = net.lan.clone();
+    let a = net.add(2, None, hash_nic(&lan));
+    net.nodes[a].sockets.add(dhcpv4::Socket::new());
+    net.run_until(100);
+    let sent = dhcp_sent(&net, a, 0);
+    assert!(matches!(sent[..], [(DhcpMessageType::Discover, _)]), "{sent:?}");
+    let xid = sent[0].1;
+
+    let offered = ip(77);
+    let offer = DhcpRepr {
+        message_type: DhcpMessageType::Offer,
+        transaction_id: xid,
+        secs: 0,
+        client_hardware_address: EthernetAddress(mac(2).0),
+        client_ip: Ipv4Address::UNSPECIFIED,
+        your_ip: offered,
+        server_ip: injector_ip(),
+        router: Some(injector_ip()),
+        subnet_mask: Some(Ipv4Address::new(255, 255, 255, 0)),
+        relay_agent_ip: Ipv4Address::UNSPECIFIED,
+        broadcast: false,
+        requested_ip: None,
+        client_identifier: None,
+        server_identifier: Some(injector_ip()),
+        parameter_request_list: None,
+        dns_servers: None,
+        max_size: None,
+        lease_duration: Some(3600),
+        renew_duration: None,
+        rebind_duration: None,
+        additional_options: &[],
+    };
+    let mut payload = vec![0u8; offer.buffer_len()];
+    offer.emit(&mut DhcpPacket::new_unchecked(&mut payload[..])).unwrap();
+    let since = net.lan.borrow().log.len();
+    let other_before = net.nodes[a].dev.stats().rx_other_address;
+    net.inject(udp_ports(mac(2), offered, (67, 68), &payload));
+    net.run_until(200);
+    let sent = dhcp_sent(&net, a, since);
+    assert_eq!(sent, [(DhcpMessageType::Request, xid)], "the client requests what it was offered");
+    assert_eq!(net.nodes[a].dev.stats().rx_other_address, other_before);
+}
+
+#[test]
+fn ipv6_passes_to_smoltcp_only_when_the_interface_has_an_ipv6_address() {
+    let (mut net, a) = addressed_node();
+    let address = Ipv6Address::new(0xfd00, 0, 0, 0, 0, 0, 0, 2);
+    let before = net.nodes[a].dev.stats().rx_other_address;
+    assert_eq!(answers(&mut net, a, ping6(mac(2), address)), Vec::<Vec<u8>>::new(), "no IPv6 address");
+    assert_eq!(net.nodes[a].dev.stats().rx_other_address - before, 1);
+
+    // In place of the second IPv4 address (smoltcp holds two).
+    net.nodes[a].iface.update_ip_addrs(|addrs| addrs[1] = IpCidr::new(address.into(), 64));
+    let now = net.now();
+    net.run_until(now + 100);
+    let answered = answers(&mut net, a, ping6(mac(2), address));
+    assert!(!answered.is_empty() && answered.iter().all(|f| f[12..14] == [0x86, 0xdd]), "{answered:02x?}");
+    assert_eq!(net.nodes[a].dev.stats().rx_other_address - before, 1, "passed unchanged");
+}
+
 #[test]
 fn refused_joins_and_leaves_change_nothing() {
     let lan = Lan::default();
@@ -931,32 +1220,30 @@ fn refused_joins_and_leaves_change_nothing() {
     let nic = HashNic { lan: lan.clone(), id, busy: 0, busy_left: 0, applied: 0 };
     let mut dev: McastDevice<Port, HashNic, 2> =
         McastDevice::new(Port { lan: lan.clone(), id }, nic, mac(2), HostConfig::default(), 7).unwrap();
-    let mut iface = Interface::new(Config::new(EthernetAddress(mac(2).0).into()), &mut dev, Instant::ZERO);
     let t = Instant::ZERO;
     let v4 = |s: &str| g(s).to_ipv4();
 
-    assert_eq!(dev.join(&mut iface, t, v4("239.1.1.1")), Ok(true));
-    assert_eq!(dev.join(&mut iface, t, v4("239.1.1.1")), Ok(false), "a second socket");
-    assert_eq!(dev.join(&mut iface, t, v4("239.1.1.2")), Ok(true));
-    assert_eq!(dev.join(&mut iface, t, v4("239.1.1.3")), Err(Error::Filter(FilterError::Full)));
-    assert!(!iface.has_multicast_group(v4("239.1.1.3")));
+    assert_eq!(dev.join(t, v4("239.1.1.1")), Ok(true));
+    assert_eq!(dev.join(t, v4("239.1.1.1")), Ok(false), "a second socket");
+    assert_eq!(dev.join(t, v4("239.1.1.2")), Ok(true));
+    assert_eq!(dev.join(t, v4("239.1.1.3")), Err(Error::Filter(FilterError::Full)));
     assert!(!dev.is_member(g("239.1.1.3")));
     assert_eq!(dev.filter_set().len(), 3, "all-systems and the two groups");
 
     let unicast = Ipv4Address::new(10, 0, 0, 9);
-    assert_eq!(dev.join(&mut iface, t, unicast), Err(Error::Membership(MembershipError::NotMulticast)));
+    assert_eq!(dev.join(t, unicast), Err(Error::Membership(MembershipError::NotMulticast)));
     let base = Ipv4Address::new(224, 0, 0, 0);
-    assert_eq!(dev.join(&mut iface, t, base), Err(Error::Membership(MembershipError::NotJoinable)));
-    assert_eq!(dev.leave(&mut iface, t, v4("239.1.1.9")), Err(Error::Membership(MembershipError::NotJoined)));
-    assert_eq!(dev.join(&mut iface, t, Ipv4Address::new(224, 0, 0, 1)), Ok(false), "always a member");
+    assert_eq!(dev.join(t, base), Err(Error::Membership(MembershipError::NotJoinable)));
+    assert_eq!(dev.leave(t, v4("239.1.1.9")), Err(Error::Membership(MembershipError::NotJoined)));
+    assert_eq!(dev.join(t, Ipv4Address::new(224, 0, 0, 1)), Ok(false), "always a member");
     assert_eq!(dev.groups().count(), 2);
 
-    assert_eq!(dev.leave(&mut iface, t, v4("239.1.1.1")), Ok(false), "one socket left");
-    assert!(iface.has_multicast_group(v4("239.1.1.1")));
-    assert_eq!(dev.leave(&mut iface, t, v4("239.1.1.1")), Ok(true));
-    assert!(!iface.has_multicast_group(v4("239.1.1.1")));
+    assert_eq!(dev.leave(t, v4("239.1.1.1")), Ok(false), "one socket left");
+    assert!(dev.is_member(g("239.1.1.1")));
+    assert_eq!(dev.leave(t, v4("239.1.1.1")), Ok(true));
+    assert!(!dev.is_member(g("239.1.1.1")));
     assert_eq!(dev.filter_set().len(), 2);
-    assert_eq!(dev.join(&mut iface, t, v4("239.1.1.3")), Ok(true), "room again");
+    assert_eq!(dev.join(t, v4("239.1.1.3")), Ok(true), "room again");
 }
 
 proptest! {
@@ -967,7 +1254,7 @@ proptest! {
     #[test]
     fn any_frame_is_handled_without_panic(
         frames in proptest::collection::vec(
-            (proptest::collection::vec(any::<u8>(), 0..96), any::<bool>(), any::<bool>()), 1..8),
+            (proptest::collection::vec(any::<u8>(), 0..96), any::<bool>(), any::<bool>(), 0..5usize), 1..8),
     ) {
         let mut net = Net::<HashNic>::new(None);
         let lan = net.lan.clone();
@@ -977,9 +1264,14 @@ proptest! {
         let port = net.nodes[a].port;
         let before = net.nodes[a].dev.stats().rx_frames;
         let count = frames.len() as u32;
-        for (mut bytes, multicast, igmp) in frames {
+        for (mut bytes, multicast, igmp, ethertype) in frames {
             if multicast && bytes.len() >= 6 {
                 bytes[..6].copy_from_slice(&[0x01, 0x00, 0x5e, 0x01, 0x02, 0x03]);
+            }
+            // ARP, IPv4, IPv6 or a VLAN tag, for the receive filter; else as drawn.
+            let types: [[u8; 2]; 4] = [[0x08, 0x06], [0x08, 0x00], [0x86, 0xdd], [0x81, 0x00]];
+            if let (Some(t), true) = (types.get(ethertype), bytes.len() >= 14) {
+                bytes[12..14].copy_from_slice(t);
             }
             if igmp && bytes.len() >= 24 {
                 bytes[12..14].copy_from_slice(&[0x08, 0x00]);

@@ -2,10 +2,10 @@
 //! smoltcp [`Interface`] (feature `smoltcp`).
 //!
 //! smoltcp's own IGMP host has gaps (no random delays, no suppression, no Router Alert,
-//! a join before the address loses its report; see the README), and turning its
-//! `multicast` feature off also turns off the reception of multicast datagrams. So
-//! [`McastDevice`] sits between the `Interface` and the real `phy::Device`, and takes
-//! IGMP over while smoltcp keeps delivering the groups' datagrams:
+//! a join before the address loses its report; see the README). The glue runs smoltcp
+//! built without its `multicast` feature (no IGMP host, no group table) and keeps the
+//! one table of groups in the [`Host`], whose `N` is the only capacity. [`McastDevice`]
+//! sits between the `Interface` and the real `phy::Device`:
 //!
 //! - **Received IGMP** (every IPv4 frame whose protocol field is 2, behind up to two
 //!   VLAN tags) goes to the [`Host`], parsed with [`FrameRepr::parse`]; smoltcp never sees
@@ -15,20 +15,25 @@
 //!   Host's like one at its group's MAC; IGMP at another station's unicast MAC
 //!   ([`DeviceStats::rx_not_ours`]) or tagged for a VLAN ([`DeviceStats::rx_tagged`]) is
 //!   dropped (see [Choices](self#choices)).
-//! - **Received IPv4 multicast** whose destination MAC the [`FilterSet`] does not
-//!   accept (the other MACs of a hash bin, or everything while the NIC passes all
-//!   multicast) is dropped and counted in [`DeviceStats::rx_filtered`]. Everything else
-//!   (unicast, broadcast, ARP, other multicast MACs) passes through untouched, without a
-//!   copy.
-//! - **IGMP that smoltcp sends** (it still sends a report on its own join and a Leave
-//!   on its own leave) is dropped and counted in [`DeviceStats::smoltcp_igmp_dropped`].
+//! - **Everything else received** reaches smoltcp only if it is for this interface:
+//!   smoltcp without `multicast` would drop every group's datagrams at its destination
+//!   check, so the glue turns the interface's `any_ip` on (that check then accepts every
+//!   destination) and admits, itself, ARP for any of the interface's IPv4 addresses, IPv4
+//!   to one of them or to a broadcast address (255.255.255.255, a subnet's), a DHCP
+//!   server's answer (UDP from port 67 to 68) to any address, IPv4 to a group the Host
+//!   is a member of (224.0.0.1 included) at a MAC the [`FilterSet`] accepts, and IPv6
+//!   while the interface has an IPv6 address. Multicast for a group
+//!   not joined is counted in [`DeviceStats::rx_filtered`]; ARP and IPv4 for another
+//!   address, and IPv6 without an IPv6 address, in [`DeviceStats::rx_other_address`]
+//!   (see [What `any_ip` changes](self#what-any_ip-changes)).
+//! - **What smoltcp sends** goes straight to the real device: it sends no IGMP.
 //! - **The Host's messages** are framed with [`frame::build_v2`] (TTL 1, Router Alert,
 //!   TOS 0xc0; byte for byte what [`FrameRepr::new`] gives) and sent through the real
 //!   device by [`McastDevice::poll`], whether or not smoltcp has anything to send.
-//! - **[`join`](McastDevice::join) and [`leave`](McastDevice::leave)** keep four things
-//!   in step: smoltcp's group table (so it accepts the group's datagrams), the Host
-//!   (which reports), the FilterSet (the exact software filter) and the NIC's filter
-//!   (the [`Program`] pushed through [`MulticastFilter::apply`]).
+//! - **[`join`](McastDevice::join) and [`leave`](McastDevice::leave)** keep three things
+//!   in step: the Host (which reports, and whose table the receive path reads), the
+//!   FilterSet (the software filter by MAC) and the NIC's filter (the [`Program`] pushed
+//!   through [`MulticastFilter::apply`]). Nothing is told to smoltcp.
 //!
 //! # Wiring
 //!
@@ -56,12 +61,11 @@
 //! let mut sockets = SocketSet::new(vec![]);
 //!
 //! let now = Instant::from_millis(0);
-//! assert_eq!(device.join(&mut iface, now, Ipv4Address::new(239, 1, 2, 3)), Ok(true));
-//! assert!(iface.has_multicast_group(Ipv4Address::new(239, 1, 2, 3)));
+//! assert_eq!(device.join(now, Ipv4Address::new(239, 1, 2, 3)), Ok(true));
 //!
 //! device.poll(now, &mut iface, &mut sockets); // instead of `iface.poll`
-//! assert_eq!(device.host().stats().reports_sent, 1); // ours: Router Alert, TTL 1
-//! assert_eq!(device.stats().smoltcp_igmp_dropped, 1); // smoltcp's own never left
+//! assert_eq!(device.host().stats().reports_sent, 1); // Router Alert, TTL 1
+//! assert!(iface.any_ip()); // set by the glue, which admits only what is ours
 //! // Sleep until then (or until the next frame), and poll again.
 //! let _next = device.poll_at(now, &mut iface, &sockets);
 //! # Ok::<(), mcast::glue::smoltcp::Error>(())
@@ -111,26 +115,61 @@
 //! delays from the network's timing. The QEMU firmware seeds with its MAC XOR its
 //! LAN9118's free-running counter, read when it builds the device.
 //!
+//! # What `any_ip` changes
+//!
+//! In smoltcp 0.14 `any_ip` makes the interface's "is this my address" check true for
+//! every address. The check decides whether an IPv4 or IPv6 packet is for the
+//! interface, whom ARP answers for, which neighbour solicitations are answered, and
+//! whether a TCP socket's local address still exists. The receive path gives the first
+//! two back exactly for IPv4: ARP, ICMP echo, UDP and TCP for an address the interface
+//! does not have never reach smoltcp, so nothing answers for them. What remains:
+//!
+//! - **DHCP**: smoltcp's DHCP client asks for unicast answers, so a server sends its
+//!   offer to the address it offers, which the interface does not have yet; smoltcp
+//!   takes such answers before its destination check, and the glue admits UDP from port
+//!   67 to port 68 to any address for that reason. Without a DHCP socket, smoltcp
+//!   answers one at this station's MAC and another address as it answers a datagram to
+//!   any closed port: with an ICMP Port Unreachable, from that address.
+//!
+//! - **Routes**: with `any_ip`, smoltcp would also receive for a prefix routed through
+//!   one of its addresses; the glue admits the interface's own addresses only, so such
+//!   a prefix is not received. Routes serve sending as before.
+//! - **TCP**: smoltcp resets a socket whose local address was removed from the
+//!   interface only through that check, which no longer fails: the socket keeps
+//!   sending from the removed address (retransmissions, keep-alives) until its own
+//!   timeout, if it has one, while what arrives for that address is dropped. Abort the
+//!   sockets bound to an address when removing it.
+//! - **IPv6** frames pass unchanged while the interface has an IPv6 address; smoltcp
+//!   then accepts every IPv6 destination and answers neighbour solicitations for any
+//!   target. The glue filters IPv4; an interface that runs IPv6 beside it takes that as
+//!   it is. Without an IPv6 address they are dropped.
+//! - **smoltcp's `multicast` feature**, if something else in the program turns it on,
+//!   changes nothing here as long as nothing joins through the `Interface`: the glue
+//!   never does, and smoltcp then sends no IGMP. Joins made through the `Interface`
+//!   would be smoltcp's own, with its IGMP, beside the Host's.
+//!
+//! The glue builds against smoltcp 0.14 only. 0.13 has the same code on every point
+//! the glue uses, but one Cargo feature cannot pick between two major versions of a
+//! crate: that would take a second, renamed dependency and a second copy of this module
+//! with its own tests.
+//!
 //! # Choices
 //!
 //! - **Dropping a received frame** hands smoltcp an empty frame (the real device's
 //!   receive token is consumed either way). smoltcp 0.14 skips empty frames explicitly
 //!   (`socket_ingress`), so it never sees a byte of the dropped one, and nothing is
 //!   copied: each frame is classified in place, in the receive token.
-//! - **Dropping a transmitted frame** needs its bytes before the real device's token
-//!   is consumed (a consumed token sends). smoltcp's IGMP frames are 42 octets, so
-//!   frames of up to 64 octets are staged in a 64-octet buffer on the stack, checked,
-//!   and copied into the real token unless they are IGMP; longer frames go straight
-//!   to the device, without a copy. IGMP sent through a smoltcp raw socket is not
-//!   supported (received IGMP never reaches one either).
+//! - **The interface's addresses** are read from the `Interface` on every poll, before
+//!   `Interface::poll` runs: the receive path admits the addresses it read last, so an
+//!   address change takes effect on the next poll. A smoltcp raw socket sees what the
+//!   receive path admits only: no IGMP, nothing for another address.
 //! - **The Host's messages** go out from [`poll`](McastDevice::poll) and
 //!   [`poll_membership`](McastDevice::poll_membership), not from `transmit`, which
 //!   smoltcp only calls when it has something of its own to send. If the real device
 //!   has no transmit token, the framed message waits in a one-frame slot and
 //!   [`poll_at`](McastDevice::poll_at) asks to be polled again at once.
-//! - **The interface address** is read from the `Interface` on every poll (its first
-//!   IPv4 address and prefix) and given to the Host, which announces every group when
-//!   one appears or changes. Joins made before there is an address (before DHCP, say)
+//! - **The Host's address** is the interface's first IPv4 address and prefix, given to
+//!   the Host on every poll; it announces every group when one appears or changes. Joins made before there is an address (before DHCP, say)
 //!   are reported then, unlike smoltcp's own, which are lost.
 //! - **The NIC** is given the FilterSet's [`Program`] at once after every change of the
 //!   set (and the first one on the first poll). `apply` returning `WouldBlock` (the chip
@@ -140,13 +179,9 @@
 //!   drop a newly joined group's frames or pass a left one's, which the software filter
 //!   drops.
 //! - **Only IPv4 multicast MACs** (01:00:5e:00:00:00 to 01:00:5e:7f:ff:ff) are
-//!   filtered in software: they are the ones the glue manages. Other multicast MACs
-//!   (IPv6's 33:33:…) pass to smoltcp; add them to the NIC's program with
-//!   [`add_mac`](McastDevice::add_mac).
-//! - **smoltcp's group table** (`IFACE_MAX_MULTICAST_GROUP_COUNT`, 4 unless a
-//!   `iface-max-multicast-group-count-*` feature of smoltcp says otherwise) must hold
-//!   the `N` groups of the wrapper; a join it cannot hold fails with
-//!   [`Error::InterfaceFull`] and changes nothing.
+//!   filtered by MAC in software: they are the ones the glue manages. Frames at other
+//!   multicast MACs (IPv6's 33:33:…) are admitted or dropped by what they carry, as
+//!   above; add such MACs to the NIC's program with [`add_mac`](McastDevice::add_mac).
 //! - **Link-layer destination of IGMP**: a query is acted on at this station's MAC
 //!   (the one given to [`McastDevice::new`] or [`set_mac`](McastDevice::set_mac)) and
 //!   at the broadcast MAC as well as at its group's MAC, as Linux does: Wi-Fi access
@@ -163,14 +198,18 @@
 //!   (VLAN id 0: 802.1p priority only) names no VLAN: such a frame is the untagged
 //!   network's, for Linux too, and goes to the Host.
 //! - **No allocation, no panic** on any frame: every length is checked before use.
+//!   smoltcp's time converts to the Host's with 32-bit divisions only, so a Cortex-M
+//!   firmware links no 64-bit division routine for it (Cortex-M0 included).
 
 use core::fmt;
 use core::net::Ipv4Addr;
 
+use heapless::Vec;
+use smoltcp::config::IFACE_MAX_ADDR_COUNT;
 use smoltcp::iface::{Interface, PollResult, SocketSet};
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium, PacketMeta};
 use smoltcp::time::{Duration as SmolDuration, Instant as SmolInstant};
-use smoltcp::wire::IpCidr;
+use smoltcp::wire::{IpCidr, Ipv4Cidr};
 
 use super::shared::{Rx, classify};
 use crate::addr::{GroupAddr, MacAddr};
@@ -186,9 +225,6 @@ use crate::{filter::Program, wire::FrameRepr};
 #[cfg(doc)]
 use crate::membership::HostStats;
 
-/// Frames up to this long are staged on transmit to be checked for IGMP.
-const STAGE_LEN: usize = 64;
-
 /// Why a join, a leave or the construction of a [`McastDevice`] failed. Whatever the
 /// error, nothing changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -200,9 +236,6 @@ pub enum Error {
     /// The FilterSet refused: full, no exact slot left under
     /// [`OverflowPolicy::Reject`], or a policy the NIC cannot follow.
     Filter(FilterError),
-    /// smoltcp's multicast group table is full (raise its
-    /// `iface-max-multicast-group-count-*` feature).
-    InterfaceFull,
     /// The Host configuration is out of range.
     Config(ConfigError),
     /// The device is not an Ethernet device: the glue reads and writes Ethernet frames.
@@ -215,7 +248,6 @@ impl fmt::Display for Error {
         match self {
             Error::Membership(e) => fmt::Display::fmt(e, f),
             Error::Filter(e) => fmt::Display::fmt(e, f),
-            Error::InterfaceFull => f.write_str("smoltcp multicast group table full"),
             Error::Config(e) => fmt::Display::fmt(e, f),
             Error::NotEthernet => f.write_str("not an Ethernet device"),
         }
@@ -254,10 +286,16 @@ pub struct DeviceStats {
     /// IGMP frames tagged for a VLAN (a tag with a VLAN id other than 0), dropped: the
     /// interface is untagged.
     pub rx_tagged: u32,
-    /// IPv4 multicast frames for a MAC the FilterSet does not accept, dropped.
+    /// IPv4 multicast frames for a group not joined, dropped: at a MAC the FilterSet
+    /// does not accept (the other MACs of a hash bin, or any while the NIC passes all
+    /// multicast), or at a joined group's MAC for one of the 31 other groups that share
+    /// it (239.129.2.3 at 239.1.2.3's MAC).
     pub rx_filtered: u32,
-    /// IGMP frames smoltcp tried to send, dropped.
-    pub smoltcp_igmp_dropped: u32,
+    /// ARP and IPv4 frames for an address the interface does not have (or too short to
+    /// name one), and IPv6 frames while it has no IPv6 address, dropped: smoltcp, which
+    /// the glue runs with `any_ip`, would take them as its own (see
+    /// [What `any_ip` changes](self#what-any_ip-changes)).
+    pub rx_other_address: u32,
     /// The Host's messages handed to the real device.
     pub tx_igmp: u32,
     /// Times the real device had no transmit token for a Host message (it waits).
@@ -270,13 +308,18 @@ pub struct DeviceStats {
     pub nic_errors: u32,
 }
 
-/// The state the receive path needs: the Host, the FilterSet, the counters and our MAC.
+/// The state the receive path needs: the Host, the FilterSet, the counters, our MAC
+/// and the interface's addresses.
 #[derive(Debug, Clone)]
 struct Core<const N: usize> {
     host: Host<N>,
     set: FilterSet<N>,
     stats: DeviceStats,
     mac: MacAddr,
+    /// The interface's IPv4 addresses, read from the `Interface` on every poll.
+    ipv4: Vec<Ipv4Cidr, IFACE_MAX_ADDR_COUNT>,
+    /// Whether the interface has an address that is not IPv4 (an IPv6 address).
+    other_ip: bool,
 }
 
 impl<const N: usize> Core<N> {
@@ -286,7 +329,7 @@ impl<const N: usize> Core<N> {
         let stats = &mut self.stats;
         bump(&mut stats.rx_frames);
         let counter = match classify(&mut self.host, &self.set, self.mac, now, frame) {
-            Rx::Pass => return true,
+            Rx::Pass => return self.admits(frame),
             Rx::Igmp => &mut stats.rx_igmp,
             Rx::Malformed => &mut stats.rx_malformed,
             Rx::Filtered => &mut stats.rx_filtered,
@@ -296,6 +339,83 @@ impl<const N: usize> Core<N> {
         bump(counter);
         false
     }
+
+    /// Whether smoltcp, running with `any_ip`, may see a frame that is not IGMP: ARP for
+    /// one of our addresses, IPv4 to one of them, to a broadcast address or to a group
+    /// the Host is a member of, a DHCP server's answer; IPv6 while the interface has an
+    /// IPv6 address; tagged frames and other protocols (which smoltcp drops). Counts what
+    /// it drops.
+    fn admits(&mut self, frame: &[u8]) -> bool {
+        let ours = match frame.get(ETHERTYPE) {
+            Some([0x08, 0x06]) => frame.get(ARP_TARGET).and_then(ipv4).is_some_and(|a| self.is_ours(a)),
+            Some([0x08, 0x00]) => match frame.get(IPV4_DST).and_then(ipv4) {
+                Some(dst) => match GroupAddr::from_ipv4(dst) {
+                    Ok(group) if self.host.is_member(group) => true,
+                    Ok(_) => {
+                        bump(&mut self.stats.rx_filtered);
+                        return false;
+                    }
+                    Err(_) => self.is_ours(dst) || self.is_broadcast(dst) || is_dhcp_reply(frame),
+                },
+                None => false,
+            },
+            Some([0x86, 0xdd]) => self.other_ip,
+            // Tagged frames (smoltcp drops them), other protocols (smoltcp drops them).
+            _ => true,
+        };
+        if !ours {
+            bump(&mut self.stats.rx_other_address);
+        }
+        ours
+    }
+
+    /// Whether `a` is one of the interface's IPv4 addresses.
+    fn is_ours(&self, a: Ipv4Addr) -> bool {
+        self.ipv4.iter().any(|cidr| cidr.address() == a)
+    }
+
+    /// Whether `a` is the limited broadcast or the directed broadcast of one of the
+    /// interface's subnets (none for a /31 or /32).
+    fn is_broadcast(&self, a: Ipv4Addr) -> bool {
+        a == Ipv4Addr::BROADCAST || self.ipv4.iter().any(|cidr| cidr.broadcast() == Some(a))
+    }
+
+    /// Reads the interface's addresses, for the receive path.
+    fn read_addresses(&mut self, iface: &Interface) {
+        self.ipv4.clear();
+        self.other_ip = false;
+        for cidr in iface.ip_addrs() {
+            match cidr {
+                // Both hold IFACE_MAX_ADDR_COUNT: the push cannot fail.
+                IpCidr::Ipv4(c) => drop(self.ipv4.push(*c)),
+                #[allow(unreachable_patterns)]
+                _ => self.other_ip = true,
+            }
+        }
+    }
+}
+
+/// The EtherType of an untagged frame.
+const ETHERTYPE: core::ops::Range<usize> = 12..14;
+/// The target protocol address of an untagged Ethernet/IPv4 ARP packet.
+const ARP_TARGET: core::ops::Range<usize> = 38..42;
+/// The destination address of an untagged IPv4 packet.
+const IPV4_DST: core::ops::Range<usize> = 30..34;
+
+/// Whether an untagged IPv4 frame is UDP from port 67 to port 68: a DHCP server's
+/// answer, which a server sends to the address it offers, at the client's MAC, while the
+/// interface does not have that address yet. smoltcp hands these to its DHCP client
+/// before its own destination check, so the glue admits them whatever the destination.
+fn is_dhcp_reply(frame: &[u8]) -> bool {
+    let Some(&[version_ihl]) = frame.get(14..15) else { return false };
+    let ports = 14 + usize::from(version_ihl & 0x0f) * 4;
+    frame.get(23) == Some(&17) && frame.get(ports..ports + 4) == Some(&[0, 67, 0, 68])
+}
+
+/// Four octets as an IPv4 address.
+fn ipv4(octets: &[u8]) -> Option<Ipv4Addr> {
+    let &[a, b, c, d] = octets else { return None };
+    Some(Ipv4Addr::new(a, b, c, d))
 }
 
 /// smoltcp's time (microseconds, signed) as the state machines' (milliseconds,
@@ -304,9 +424,22 @@ impl<const N: usize> Core<N> {
 /// convert with this.
 impl From<SmolInstant> for Instant {
     fn from(t: SmolInstant) -> Instant {
-        // A `u64` division, which smoltcp links anyway (docs/BENCHMARKS.md, "Code size").
-        Instant::from_millis(u64::try_from(t.total_micros()).map_or(0, |micros| micros / 1000))
+        Instant::from_millis(u64::try_from(t.total_micros()).map_or(0, div_1000))
     }
+}
+
+/// `x / 1000` by long division in 16-bit digits, with 32-bit divisions only: a `u64`
+/// division would link a 64-bit division routine (about 1 KiB on Cortex-M), which
+/// nothing else in a smoltcp firmware without `multicast` needs. Each step divides less
+/// than 1000 · 2^16 < 2^32.
+fn div_1000(x: u64) -> u64 {
+    const D: u32 = 1000;
+    let high = (x >> 32) as u32;
+    let (q_high, r) = (high / D, high % D);
+    let mid = (r << 16) | ((x >> 16) as u32 & 0xffff);
+    let (q_mid, r) = (mid / D, mid % D);
+    let low = (r << 16) | (x as u32 & 0xffff);
+    (u64::from(q_high) << 32) | (u64::from(q_mid) << 16) | u64::from(low / D)
 }
 
 /// The state machines' time as smoltcp's, saturating where smoltcp's would overflow.
@@ -317,15 +450,6 @@ impl From<Instant> for SmolInstant {
     }
 }
 
-/// The interface's first IPv4 address and its prefix length.
-fn ipv4_cidr(iface: &Interface) -> Option<(Ipv4Addr, u8)> {
-    iface.ip_addrs().iter().find_map(|cidr| match cidr {
-        IpCidr::Ipv4(c) => Some((c.address(), c.prefix_len())),
-        #[allow(unreachable_patterns)]
-        _ => None,
-    })
-}
-
 /// A smoltcp `phy::Device` that runs IGMP with [`Host`] and filters multicast with
 /// [`FilterSet`] and the NIC filter `F`, in front of the real device `D`, for up to `N`
 /// groups. See the [module docs](self).
@@ -333,8 +457,6 @@ pub struct McastDevice<D, F: MulticastFilter, const N: usize> {
     device: D,
     filter: F,
     core: Core<N>,
-    /// Counted apart from `core`: the transmit token borrows it beside the device.
-    smoltcp_igmp_dropped: u32,
     /// A Host message, framed, the device had no token for.
     pending_tx: Option<[u8; frame::V2_FRAME_LEN]>,
     /// The FilterSet changed and the NIC has not accepted its program yet.
@@ -409,8 +531,7 @@ impl<D: Device, F: MulticastFilter, const N: usize> McastDevice<D, F, N> {
         Ok(McastDevice {
             device,
             filter,
-            core: Core { host, set, stats: DeviceStats::default(), mac },
-            smoltcp_igmp_dropped: 0,
+            core: Core { host, set, stats: DeviceStats::default(), mac, ipv4: Vec::new(), other_ip: false },
             pending_tx: None,
             nic_pending: true,
             nic_error: None,
@@ -419,27 +540,20 @@ impl<D: Device, F: MulticastFilter, const N: usize> McastDevice<D, F, N> {
     }
 
     /// Joins `group` once more, for a socket, say. Returns whether membership changed
-    /// (the first join). The first join adds the group to smoltcp's table (its
-    /// datagrams are delivered), to the Host (it is reported on the next poll), to the
-    /// FilterSet, and pushes the new program to the NIC.
+    /// (the first join). The first join adds the group to the Host (its datagrams are
+    /// delivered from now on, and it is reported on the next poll) and to the FilterSet,
+    /// and pushes the new program to the NIC.
     ///
     /// Errors change nothing: [`Error::Membership`] (not a joinable group, Host table
-    /// full, joined 65535 times), [`Error::Filter`] (FilterSet full or no slot),
-    /// [`Error::InterfaceFull`].
-    pub fn join(&mut self, iface: &mut Interface, now: SmolInstant, group: impl Into<Ipv4Addr>) -> Result<bool, Error> {
+    /// full, joined 65535 times), [`Error::Filter`] (FilterSet full or no slot).
+    pub fn join(&mut self, now: SmolInstant, group: impl Into<Ipv4Addr>) -> Result<bool, Error> {
         let group = joinable(group.into())?;
         let now = Instant::from(now);
         let core = &mut self.core;
-        let first = !core.host.is_member(group);
-        if !first {
+        if core.host.is_member(group) {
             return core.host.join(now, group).map_err(Error::from);
         }
         let mac_added = core.set.add_group(group)?;
-        if iface.join_multicast_group(group.to_ipv4()).is_err() {
-            // Undo: the group was new to the set, so this removes what was added.
-            let _ = core.set.remove_group(group);
-            return Err(Error::InterfaceFull);
-        }
         match core.host.join(now, group) {
             Ok(changed) => {
                 if mac_added {
@@ -448,9 +562,7 @@ impl<D: Device, F: MulticastFilter, const N: usize> McastDevice<D, F, N> {
                 Ok(changed)
             }
             Err(e) => {
-                // smoltcp had the group in Joining (or Leaving) state: leaving removes it
-                // (or returns it to Leaving) without anything sent for it.
-                let _ = iface.leave_multicast_group(group.to_ipv4());
+                // Undo: the group was new to the set, so this removes what was added.
                 let _ = core.set.remove_group(group);
                 Err(e.into())
             }
@@ -458,24 +570,17 @@ impl<D: Device, F: MulticastFilter, const N: usize> McastDevice<D, F, N> {
     }
 
     /// Leaves `group` once. Returns whether membership ended (the last leave): the
-    /// group then leaves smoltcp's table, the FilterSet and the NIC, and the Host sends
-    /// a Leave on the next poll if it was the last to report the group.
+    /// group's datagrams are dropped from now on, the group leaves the FilterSet and the
+    /// NIC, and the Host sends a Leave on the next poll if it was the last to report the
+    /// group.
     ///
     /// Leaving a group not joined is [`Error::Membership`]`(`[`MembershipError::NotJoined`]`)`.
-    pub fn leave(
-        &mut self,
-        iface: &mut Interface,
-        now: SmolInstant,
-        group: impl Into<Ipv4Addr>,
-    ) -> Result<bool, Error> {
+    pub fn leave(&mut self, now: SmolInstant, group: impl Into<Ipv4Addr>) -> Result<bool, Error> {
         let group = joinable(group.into())?;
         let changed = self.core.host.leave(Instant::from(now), group)?;
-        if changed {
-            // The MAC was added when the group was first joined: removing cannot fail.
-            if self.core.set.remove_group(group)? {
-                self.push_program();
-            }
-            let _ = iface.leave_multicast_group(group.to_ipv4());
+        // The MAC was added when the group was first joined: removing cannot fail.
+        if changed && self.core.set.remove_group(group)? {
+            self.push_program();
         }
         Ok(changed)
     }
@@ -525,12 +630,16 @@ impl<D: Device, F: MulticastFilter, const N: usize> McastDevice<D, F, N> {
     }
 
     /// The membership duties alone, for applications that call smoltcp's lower-level
-    /// `poll_ingress_single`/`poll_egress`: gives the Host the interface's address,
-    /// retries a pending NIC program, and sends every Host message that is due. Call it
-    /// after smoltcp's poll functions.
-    pub fn poll_membership(&mut self, now: SmolInstant, iface: &Interface) {
+    /// `poll_ingress_single`/`poll_egress`: turns the interface's `any_ip` on, reads its
+    /// addresses (for the receive path, and the first IPv4 one for the Host), retries a
+    /// pending NIC program, and sends every Host message that is due. Call it before
+    /// smoltcp's poll functions (the receive path admits the addresses it read last) and
+    /// after them (so that answers go out at once).
+    pub fn poll_membership(&mut self, now: SmolInstant, iface: &mut Interface) {
         let t = Instant::from(now);
-        let address = ipv4_cidr(iface);
+        iface.set_any_ip(true);
+        self.core.read_addresses(iface);
+        let address = self.core.ipv4.first().map(|c| (c.address(), c.prefix_len()));
         if address != self.core.host.address() {
             self.core.host.set_address(t, address);
         }
@@ -629,7 +738,7 @@ impl<D, F: MulticastFilter, const N: usize> McastDevice<D, F, N> {
 
     /// The glue's counters.
     pub fn stats(&self) -> DeviceStats {
-        DeviceStats { smoltcp_igmp_dropped: self.smoltcp_igmp_dropped, ..self.core.stats }
+        self.core.stats
     }
 
     /// Whether the NIC runs the FilterSet's current program.
@@ -681,8 +790,9 @@ impl<D: Device, F: MulticastFilter, const N: usize> Device for McastDevice<D, F,
         = RxToken<'a, D::RxToken<'a>, N>
     where
         Self: 'a;
+    // smoltcp without `multicast` sends no IGMP: its frames go straight through.
     type TxToken<'a>
-        = TxToken<'a, D::TxToken<'a>>
+        = D::TxToken<'a>
     where
         Self: 'a;
 
@@ -694,15 +804,11 @@ impl<D: Device, F: MulticastFilter, const N: usize> Device for McastDevice<D, F,
             self.first_frame_seen = true;
             self.core.host.mix_entropy(timestamp.total_micros() as u64);
         }
-        Some((
-            RxToken { inner: rx, core: &mut self.core, now: Instant::from(timestamp) },
-            TxToken { inner: tx, dropped: &mut self.smoltcp_igmp_dropped },
-        ))
+        Some((RxToken { inner: rx, core: &mut self.core, now: Instant::from(timestamp) }, tx))
     }
 
     fn transmit(&mut self, timestamp: SmolInstant) -> Option<Self::TxToken<'_>> {
-        let tx = self.device.transmit(timestamp)?;
-        Some(TxToken { inner: tx, dropped: &mut self.smoltcp_igmp_dropped })
+        self.device.transmit(timestamp)
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -711,8 +817,8 @@ impl<D: Device, F: MulticastFilter, const N: usize> Device for McastDevice<D, F,
 }
 
 /// The receive token of a [`McastDevice`]: the real device's, classified on
-/// consumption. IGMP goes to the Host and unwanted multicast is dropped; smoltcp then
-/// gets an empty frame, which it skips.
+/// consumption. IGMP goes to the Host, and what is not for this interface is dropped
+/// (see the [module docs](self)); smoltcp then gets an empty frame, which it skips.
 pub struct RxToken<'a, T, const N: usize> {
     inner: T,
     core: &'a mut Core<N>,
@@ -733,53 +839,25 @@ impl<T: phy::RxToken, const N: usize> phy::RxToken for RxToken<'_, T, N> {
     }
 }
 
-/// The transmit token of a [`McastDevice`]: the real device's, with IGMP frames
-/// dropped (see the [module docs](self#choices)).
-pub struct TxToken<'a, T> {
-    inner: T,
-    dropped: &'a mut u32,
-}
-
-impl<T: phy::TxToken> phy::TxToken for TxToken<'_, T> {
-    fn consume<R, G>(self, len: usize, f: G) -> R
-    where
-        G: FnOnce(&mut [u8]) -> R,
-    {
-        let mut stage = [0u8; STAGE_LEN];
-        match stage.get_mut(..len) {
-            Some(staged) => {
-                let result = f(staged);
-                forward_unless_igmp(self.inner, staged, self.dropped);
-                result
-            }
-            None => self.inner.consume(len, f),
-        }
-    }
-
-    fn set_meta(&mut self, meta: PacketMeta) {
-        self.inner.set_meta(meta)
-    }
-}
-
-/// Sends a staged frame through `inner` unless it is IGMP, which is counted in
-/// `dropped` instead. Apart from `consume`, which smoltcp instantiates once per call
-/// site, so that this part exists once.
-#[inline(never)]
-fn forward_unless_igmp<T: phy::TxToken>(inner: T, staged: &[u8], dropped: &mut u32) {
-    if frame::is_igmp(staged) {
-        bump(dropped);
-        return;
-    }
-    inner.consume(staged.len(), |buf| {
-        for (to, from) in buf.iter_mut().zip(staged) {
-            *to = *from;
-        }
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn div_1000_is_a_division_by_1000() {
+        let samples = [0, 1, 999, 1000, 1001, 65_535_999, 65_536_000, u64::from(u32::MAX), 1 << 32, 4_294_967_296_000];
+        for x in samples.into_iter().chain([u64::MAX, u64::MAX - 1, i64::MAX as u64, (1 << 48) - 1, 1 << 48]) {
+            assert_eq!(div_1000(x), x / 1000, "{x}");
+        }
+        // Every 16-bit digit position with remainders carried through, from a
+        // deterministic sequence.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..100_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            assert_eq!(div_1000(x), x / 1000, "{x}");
+            assert_eq!(div_1000(x >> 20), (x >> 20) / 1000, "{x}");
+        }
+    }
 
     #[test]
     fn time_conversions_saturate() {
@@ -801,6 +879,8 @@ mod tests {
             set: FilterSet::new(caps, OverflowPolicy::AllMulticast).unwrap(),
             stats: DeviceStats::default(),
             mac: MacAddr([0x02, 0, 0, 0, 0, 1]),
+            ipv4: Vec::new(),
+            other_ip: false,
         };
         let mut igmp = [0u8; 64];
         igmp[..6].copy_from_slice(&[0x01, 0x00, 0x5e, 0x00, 0x00, 0x01]);
@@ -808,9 +888,12 @@ mod tests {
         igmp[23] = 2;
         for len in 0..=igmp.len() {
             let pass = core.receive(Instant::ZERO, &igmp[..len]);
-            assert_eq!(pass, len < 24, "length {len}");
+            // Too short for an EtherType: smoltcp drops it; too short for IGMP's protocol
+            // octet, or for IGMP: no IPv4 destination to admit, or malformed IGMP.
+            assert_eq!(pass, len < 14, "length {len}");
         }
         assert_eq!(core.stats.rx_malformed, 64 - 24 + 1);
+        assert_eq!(core.stats.rx_other_address, 24 - 14);
         assert_eq!(core.stats.rx_frames, 65);
         // The same behind an 802.1Q tag: IGMP from the protocol octet at 27 on.
         let mut tagged = [0u8; 68];
@@ -819,6 +902,7 @@ mod tests {
         tagged[16..].copy_from_slice(&igmp[12..]);
         for len in 0..=tagged.len() {
             let pass = core.receive(Instant::ZERO, &tagged[..len]);
+            // A tagged frame that is not IGMP goes to smoltcp, which drops it.
             assert_eq!(pass, len < 28, "length {len}");
         }
         assert_eq!(core.stats.rx_malformed, 2 * (64 - 24 + 1));

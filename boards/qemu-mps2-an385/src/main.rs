@@ -67,8 +67,8 @@ mod membership {
 
     use crate::nic::Nic;
 
-    /// Groups the glue can hold (smoltcp's table holds as many:
-    /// `iface-max-multicast-group-count-8`).
+    /// Groups the glue can hold: the Host's table is the only one (smoltcp's own, in the
+    /// `smoltcp-igmp` build, holds as many: `iface-max-multicast-group-count-8`).
     #[cfg(feature = "glue")]
     const MAX_GROUPS: usize = 8;
 
@@ -135,7 +135,7 @@ mod membership {
         join: bool,
     ) -> Result<bool, impl fmt::Display> {
         #[cfg(feature = "glue")]
-        return if join { device.join(iface, now, group) } else { device.leave(iface, now, group) };
+        return if join { device.join(now, group) } else { device.leave(now, group) };
         #[cfg(all(feature = "smoltcp-igmp", not(feature = "glue")))]
         return {
             let was = iface.has_multicast_group(group);
@@ -174,12 +174,12 @@ mod membership {
             let h = device.host().stats();
             write!(
                 out,
-                " rx_filtered={} rx_igmp={} rx_malformed={} smoltcp_igmp_dropped={} tx_igmp={} nic_in_sync={} \
+                " rx_filtered={} rx_other_address={} rx_igmp={} rx_malformed={} tx_igmp={} nic_in_sync={} \
                  queries={} reports_heard={} suppressed={} reports_sent={} leaves_sent={} bad_ttl={} wrong_destination={}",
                 d.rx_filtered,
+                d.rx_other_address,
                 d.rx_igmp,
                 d.rx_malformed,
-                d.smoltcp_igmp_dropped,
                 d.tx_igmp,
                 device.nic_in_sync() as u8,
                 h.queries,

@@ -343,6 +343,82 @@ fn udp_checksum(src: Ipv4Addr, dst: Ipv4Addr, udp: &[u8]) -> u16 {
     }
 }
 
+/// An IPv4 packet from the test's addresses to `dst_ip` in a frame to `dst_mac`,
+/// carrying `protocol` and `payload` (whose checksum, if any, the caller filled).
+pub fn ipv4_frame(dst_mac: MacAddr, dst_ip: Ipv4Addr, protocol: u8, payload: &[u8]) -> Vec<u8> {
+    let ip = ipv4::Repr {
+        src_addr: HOST_IP,
+        dst_addr: dst_ip,
+        protocol,
+        payload_len: payload.len(),
+        ttl: 64,
+        tos: 0,
+        ident: 0,
+        dont_fragment: true,
+        router_alert: false,
+    };
+    let mut frame = vec![0u8; 14 + ip.header_len()];
+    frame[..6].copy_from_slice(&dst_mac.0);
+    frame[6..12].copy_from_slice(&HOST_MAC.0);
+    frame[12..14].copy_from_slice(&[0x08, 0x00]);
+    ip.emit(&mut frame[14..]).expect("emitting an IPv4 header");
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// An ICMP echo request (identifier 7, sequence 1) from the test to `dst_ip`, in a
+/// frame to `dst_mac`.
+pub fn echo_request(dst_mac: MacAddr, dst_ip: Ipv4Addr, data: &[u8]) -> Vec<u8> {
+    let mut icmp = vec![8, 0, 0, 0, 0, 7, 0, 1];
+    icmp.extend_from_slice(data);
+    let sum = checksum::compute(&icmp);
+    icmp[2..4].copy_from_slice(&sum.to_be_bytes());
+    ipv4_frame(dst_mac, dst_ip, 1, &icmp)
+}
+
+/// A TCP SYN from the test (port 40000) to `dst_ip`, port 80, in a frame to `dst_mac`.
+/// The firmware has no TCP: smoltcp answers one to its own address with an ICMP
+/// Protocol Unreachable.
+pub fn tcp_syn(dst_mac: MacAddr, dst_ip: Ipv4Addr) -> Vec<u8> {
+    let mut tcp = [0u8; 20];
+    tcp[..4].copy_from_slice(&[0x9c, 0x40, 0x00, 0x50]);
+    tcp[12] = 0x50; // data offset: 5 words
+    tcp[13] = 0x02; // SYN
+    ipv4_frame(dst_mac, dst_ip, 6, &tcp)
+}
+
+/// An ARP request from the test (its MAC, `sender`) for `target`, broadcast.
+pub fn arp_request(sender: Ipv4Addr, target: Ipv4Addr) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(42);
+    frame.extend_from_slice(&MacAddr::BROADCAST.0);
+    frame.extend_from_slice(&HOST_MAC.0);
+    frame.extend_from_slice(&[0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01]);
+    frame.extend_from_slice(&HOST_MAC.0);
+    frame.extend_from_slice(&sender.octets());
+    frame.extend_from_slice(&[0; 6]);
+    frame.extend_from_slice(&target.octets());
+    frame
+}
+
+/// The sender address of an ARP reply to the test, if `frame` is one.
+pub fn arp_reply_sender(frame: &[u8]) -> Option<Ipv4Addr> {
+    let reply = [0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x02];
+    if frame.len() < 42 || frame[12..22] != reply || frame[..6] != HOST_MAC.0 {
+        return None;
+    }
+    Some(Ipv4Addr::new(frame[28], frame[29], frame[30], frame[31]))
+}
+
+/// The ICMP type and code of an ICMP frame to the test, if `frame` is one.
+pub fn icmp_to_host(frame: &[u8]) -> Option<(u8, u8)> {
+    if !is_ipv4_protocol(frame, 1) || frame[30..34] != HOST_IP.octets() {
+        return None;
+    }
+    let header_len = usize::from(frame[14] & 0x0f) * 4;
+    let icmp = frame.get(14 + header_len..14 + header_len + 2)?;
+    Some((icmp[0], icmp[1]))
+}
+
 /// A UDP datagram in an Ethernet frame, every checksum filled. A multicast `dst_ip`
 /// gets its mapped MAC whatever `dst_mac` says.
 pub fn udp_frame(
