@@ -27,6 +27,8 @@ pub use ipv4::{Packet as Ipv4Packet, Repr as Ipv4Repr};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
+// Aligned to 4 for code size (docs/BENCHMARKS.md, "Code size").
+#[repr(align(4))]
 pub enum Error {
     /// The buffer ends before a header, field or list it must hold.
     Truncated,
