@@ -271,7 +271,8 @@ fn mismatch_note(f: &FrameRepr<'_>) -> Option<String> {
 }
 
 /// What the link layer says beyond the addresses: the VLAN tags and a destination that
-/// is not the group's MAC.
+/// is not the group's MAC. (For `watch`, which is Linux-only.)
+#[cfg(target_os = "linux")]
 pub fn link_notes(f: &FrameRepr<'_>) -> Vec<String> {
     let mut notes = vlan_notes(f);
     notes.extend(mismatch_note(f));
