@@ -60,6 +60,13 @@ pub struct QuerierConfig {
     /// Default off, like a Linux bridge, which acts on IGMP whatever its TTL; messages
     /// let in with another TTL are counted in [`QuerierStats::bad_ttl_accepted`].
     pub require_ttl_1: bool,
+    /// Query from 0.0.0.0 and take no part in the election, as the proxy querier of an
+    /// IGMP-snooping switch may ([RFC 4541 §2.1.1]): queries go out from 0.0.0.0, and
+    /// any router heard querying from a unicast address is the querier, whatever its
+    /// address. Default off.
+    ///
+    /// [RFC 4541 §2.1.1]: https://www.rfc-editor.org/rfc/rfc4541#section-2.1.1
+    pub proxy: bool,
 }
 
 impl QuerierConfig {
@@ -82,6 +89,7 @@ impl QuerierConfig {
             last_member_query_count: robustness,
             ignore_off_subnet: true,
             require_ttl_1: false,
+            proxy: false,
         }
     }
 }
@@ -322,6 +330,27 @@ impl<const N: usize> Querier<N> {
         self.address
     }
 
+    /// Starts over as a router that just came up, on the interface's new
+    /// `address`/`prefix` (or the same, after the link was down): querier until a lower
+    /// address is heard, with Startup Query Count general queries from now on. The
+    /// groups stay, each until its own timer expires; the counters stay too.
+    pub fn restart(&mut self, now: Instant, address: Ipv4Addr, prefix: u8) {
+        self.advance(now);
+        self.address = address;
+        self.prefix = prefix;
+        self.querier = true;
+        self.other_querier = Ipv4Addr::UNSPECIFIED;
+        self.other_querier_until = now;
+        self.next_general_query = Some(now);
+        self.startup_left = self.config.startup_query_count;
+    }
+
+    /// The source address of the queries: this router's, or 0.0.0.0 for a
+    /// [`proxy`](QuerierConfig::proxy) querier.
+    fn source(&self) -> Ipv4Addr {
+        if self.config.proxy { Ipv4Addr::UNSPECIFIED } else { self.address }
+    }
+
     /// Whether this router is the querier.
     pub fn is_querier(&self) -> bool {
         self.querier
@@ -429,19 +458,20 @@ impl<const N: usize> Querier<N> {
                 Version::V1 => Message::V1Query,
                 _ => Message::V2Query { max_resp: self.timers.response_tenths, group: None },
             };
-            return Some(Transmit::new(message, self.address));
+            return Some(Transmit::new(message, self.source()));
         }
         // Last member queries go on even if we lost the election meanwhile: RFC 2236 §3,
         // "any Querier to non-Querier transition is ignored during this time; the same
         // router keeps sending the Group-Specific Queries". Only a querier starts them.
         let lmqi = self.timers.lmqi;
         let max_resp = self.timers.lmqi_tenths;
+        let source = self.source();
         let e = self.entries.iter_mut().find(|e| e.present && e.queries_left > 0 && e.next_query <= now)?;
         e.queries_left -= 1;
         e.next_query = now.add_millis(lmqi);
         let group = e.group;
         bump(&mut self.stats.group_queries_sent);
-        Some(Transmit::new(Message::V2Query { max_resp, group: Some(group) }, self.address))
+        Some(Transmit::new(Message::V2Query { max_resp, group: Some(group) }, source))
     }
 
     /// The next change to tell the forwarding plane about: querier role changes, and
@@ -556,8 +586,10 @@ impl<const N: usize> Querier<N> {
         if (msg.version() == Version::V1) != (self.config.version == Version::V1) {
             bump(&mut self.stats.version_mismatch);
         }
-        // RFC 2236 §3: a query from a lower address makes us Non-Querier.
-        if self.may_be_querier(meta.src) && u32::from(meta.src) < u32::from(self.address) {
+        // RFC 2236 §3: a query from a lower address makes us Non-Querier; a proxy
+        // querier yields to any router.
+        let lower = self.config.proxy || u32::from(meta.src) < u32::from(self.address);
+        if self.may_be_querier(meta.src) && lower {
             if self.querier || meta.src != self.other_querier {
                 self.other_querier = meta.src;
             }
