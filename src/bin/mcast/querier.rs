@@ -92,7 +92,10 @@ pub fn config(t: &Timers, proxy: bool) -> Result<QuerierConfig, Failure> {
 /// A configuration error as one line naming the option.
 fn explain(e: ConfigError) -> String {
     match e {
-        ConfigError::Zero(f) => format!("{}: must not be zero (a Max Resp interval: at least 0.1 s)", option(f)),
+        ConfigError::Zero(f @ (ConfigField::QueryResponseInterval | ConfigField::LastMemberQueryInterval)) => {
+            format!("{}: at least 0.1 s (it is sent as a Max Resp)", option(f))
+        }
+        ConfigError::Zero(f) => format!("{}: must not be zero", option(f)),
         ConfigError::IntervalTooLong(
             f @ (ConfigField::QueryResponseInterval | ConfigField::LastMemberQueryInterval),
         ) => {
