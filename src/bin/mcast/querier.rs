@@ -111,6 +111,7 @@ fn explain(e: ConfigError) -> String {
 
 /// What `mcast querier` was asked to do.
 #[derive(Debug)]
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub struct Options {
     /// Interface names.
     pub interfaces: Vec<String>,
