@@ -398,3 +398,77 @@ fn invalid_timer_combinations_are_refused_with_exit_2() {
     );
     assert_eq!(run(&["--query-interval=-1"]), (Some(2), "mcast: --query-interval -1: not a duration\n".into()));
 }
+
+/// Sends `frames` on `dev` from inside namespace `ns` (a thread that joins it).
+fn inject(ns: &str, dev: &str, frames: Vec<Vec<u8>>) {
+    let (ns, dev) = (ns.to_string(), dev.to_string());
+    std::thread::spawn(move || {
+        let file = std::fs::File::open(format!("/run/netns/{ns}")).unwrap();
+        // SAFETY: setns on a descriptor of a network namespace moves this thread only.
+        #[allow(unsafe_code)]
+        let rc = unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&file), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns");
+        let socket = mcast::socket::linux::IgmpSocket::open(&dev).unwrap();
+        for (i, f) in frames.iter().enumerate() {
+            socket.send(f).unwrap();
+            if i % 64 == 63 {
+                sleep(Duration::from_millis(2));
+            }
+        }
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn the_daemon_tracks_10000_groups() {
+    if !lab_available() {
+        return;
+    }
+    use mcast::wire::{frame, igmp::Message};
+    use mcast::{GroupAddr, MacAddr};
+    let mut lab = Lab::new("many");
+    let r = lab.namespace("r");
+    let h = lab.namespace("h");
+    ip(&["link", "add", "vr", "netns", &r, "type", "veth", "peer", "name", "vh", "netns", &h]);
+    for (ns, dev, addr) in [(&r, "vr", "10.98.0.10/16"), (&h, "vh", "10.98.0.21/16")] {
+        ip(&["-n", ns, "addr", "add", addr, "dev", dev]);
+        ip(&["-n", ns, "link", "set", dev, "up"]);
+    }
+    let mut daemon = lab.stream(&r, &["querier", "-i", "vr", "--json"]);
+    assert!(daemon.wait_for(r#""event":"querier""#, s(2.0)).is_some());
+    let pid = daemon.child.id();
+    let groups: Vec<GroupAddr> =
+        (0..10_000u32).map(|i| GroupAddr::new([239, 3, (i >> 8) as u8, i as u8]).unwrap()).collect();
+    let mac = MacAddr([2, 0, 0, 0, 0, 0x21]);
+    let src = "10.98.0.21".parse().unwrap();
+    let report = |g: &GroupAddr| frame::build_v2(&Message::V2Report { group: *g }, mac, src).unwrap().to_vec();
+    let cpu = || -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let fields: Vec<&str> = stat.rsplit(')').next().unwrap().split_whitespace().collect();
+        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    };
+    let ticks_before = cpu();
+    let mut present = std::collections::BTreeSet::new();
+    let mut missing: Vec<GroupAddr> = groups.clone();
+    for _ in 0..5 {
+        inject(&h, "vh", missing.iter().map(report).collect());
+        for line in daemon.collect_for(s(1.0)) {
+            if let Some(g) = line.split(r#""event":"group-present","group":""#).nth(1) {
+                present.insert(g.trim_end_matches("\"}").to_string());
+            }
+        }
+        missing.retain(|g| !present.contains(&g.to_string()));
+        if missing.is_empty() {
+            break;
+        }
+    }
+    assert!(missing.is_empty(), "{} groups never tracked", missing.len());
+    let ticks = cpu() - ticks_before;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let rss = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap().to_string();
+    println!("10000 groups: {rss}; {ticks} clock ticks of CPU for the reports and their events");
+    let (code, err) = daemon.stop();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains(" reports, "), "{err}");
+}

@@ -141,7 +141,7 @@ mod linux {
     use std::time::Instant as StdInstant;
 
     use mcast::GroupAddr;
-    use mcast::membership::{Instant, IpMeta, Querier, QuerierEvent};
+    use mcast::membership::{Instant, IpMeta, Querier, QuerierConfig, QuerierEvent};
     use mcast::socket::ErrorKind;
     use mcast::socket::linux::{IgmpSocket, LinkState, LinkWatcher};
     use mcast::wire::frame;
@@ -187,6 +187,19 @@ mod linux {
         }
     }
 
+    /// A querier on the heap. It is built on a thread with a stack large enough for the
+    /// moves an unoptimised build makes of it (about 1.2 MB each).
+    fn boxed(config: QuerierConfig, now: Instant) -> Result<Box<Querier<MAX_GROUPS>>, Failure> {
+        let build = move || Querier::new(config, Ipv4Addr::UNSPECIFIED, 32, now).map(Box::new);
+        std::thread::Builder::new()
+            .stack_size(64 << 20)
+            .spawn(build)
+            .map_err(|e| Failure::error(format!("start a thread: {e}")))?
+            .join()
+            .map_err(|_| Failure::error("the querier could not be built".into()))?
+            .map_err(|e| Failure::usage(super::explain(e)))
+    }
+
     struct Daemon<'o> {
         out: &'o mut Out,
         epoch: StdInstant,
@@ -208,10 +221,7 @@ mod linux {
                 _ => Failure::error(e.to_string()),
             })?;
             let socket = IgmpSocket::open(name).map_err(|e| Failure::error(e.to_string()))?;
-            let querier = Box::new(
-                Querier::new(options.config, Ipv4Addr::UNSPECIFIED, 32, now)
-                    .map_err(|e| Failure::usage(super::explain(e)))?,
-            );
+            let querier = boxed(options.config, now)?;
             let mut link = Link {
                 name: name.clone(),
                 socket,
