@@ -48,8 +48,6 @@ pub(super) struct Entry {
     /// Links of the `events` list (`next` also links the free list).
     prev: u32,
     next: u32,
-    queued: bool,
-    live: bool,
 }
 
 impl Entry {
@@ -68,8 +66,6 @@ impl Entry {
             query_pos: NIL,
             prev: NIL,
             next: NIL,
-            queued: false,
-            live: true,
         }
     }
 
@@ -188,12 +184,13 @@ impl<const N: usize> Table<N> {
             (false, _) => self.remove(Heap::Queries, slot),
         }
         // Events.
+        let queued = e.prev != NIL || self.events_head == slot;
         if e.present != e.announced {
-            if !e.queued {
+            if !queued {
                 self.link(slot);
             }
         } else {
-            if e.queued {
+            if queued {
                 self.unlink(slot);
             }
             if !e.present {
@@ -233,7 +230,8 @@ impl<const N: usize> Table<N> {
     /// Applies `shift` to every timer of every entry (time went backwards; `shift` keeps
     /// order) and rebuilds the heaps.
     pub fn shift_timers(&mut self, shift: impl Fn(Instant) -> Instant) {
-        for e in self.slots.iter_mut().filter(|e| e.live) {
+        // Free slots are shifted too; it does them no harm.
+        for e in self.slots.iter_mut() {
             e.expires = shift(e.expires);
             e.next_query = shift(e.next_query);
             e.key = shift(e.key);
@@ -273,16 +271,13 @@ impl<const N: usize> Table<N> {
     }
 
     fn release(&mut self, slot: u32) {
-        let e = &mut self.slots[slot as usize];
-        e.live = false;
-        e.next = self.free;
+        self.slots[slot as usize].next = self.free;
         self.free = slot;
     }
 
     fn link(&mut self, slot: u32) {
         let tail = self.events_tail;
         let e = &mut self.slots[slot as usize];
-        e.queued = true;
         e.prev = tail;
         e.next = NIL;
         if tail == NIL {
@@ -306,7 +301,6 @@ impl<const N: usize> Table<N> {
             self.slots[next as usize].prev = prev;
         }
         let e = &mut self.slots[slot as usize];
-        e.queued = false;
         e.prev = NIL;
         e.next = NIL;
     }
@@ -444,15 +438,26 @@ mod tests {
         if let Some(&root) = t.timers.first() {
             assert_eq!(t.slots[root as usize].key, t.slots[root as usize].deadline(), "exact root");
         }
-        let live = t.slots.iter().filter(|e| e.live).count();
-        assert_eq!(t.index.len(), live);
+        let mut free = 0;
+        let mut at = t.free;
+        while at != NIL {
+            free += 1;
+            at = t.slots[at as usize].next;
+        }
+        assert_eq!(t.index.len() + free, t.slots.len());
         assert!(t.index.windows(2).all(|w| w[0].0 < w[1].0));
         for &(bits, s) in &t.index {
             let e = &t.slots[s as usize];
             assert_eq!(e.group.to_bits(), bits);
             assert_eq!(e.present, e.timer_pos != NIL);
-            assert_eq!(e.present != e.announced, e.queued);
+            let queued = e.prev != NIL || t.events_head == s;
+            assert_eq!(e.present != e.announced, queued);
         }
+    }
+
+    #[test]
+    fn an_entry_is_56_bytes() {
+        assert_eq!(size_of::<Entry>(), 56);
     }
 
     #[test]
