@@ -14,7 +14,8 @@
 //!   report for one of them (a refresh, the case of every report but a group's first).
 //!   `querier/10000/report_and_poll`: the same, then what a program does after each
 //!   message: `poll_at`, and `poll_transmit` and `poll_event` until they are `None`.
-//!   Throughput is per report.
+//!   Throughput is per report. `querier/10000/is_present`: the lookup alone (the index's
+//!   binary search and a read of the entry), the floor under both.
 //!
 //! Run with `cargo bench --bench membership`.
 
@@ -182,6 +183,13 @@ fn querier_report<const N: usize>(c: &mut Criterion, n: usize) {
             let (meta, msg) = &reports[i % n];
             i = i.wrapping_add(7919);
             q.receive_message(black_box(now), black_box(meta), black_box(msg));
+        })
+    });
+    g.bench_function("is_present", |b| {
+        b.iter(|| {
+            let group = groups[i % n];
+            i = i.wrapping_add(7919);
+            black_box(q.is_present(black_box(group)))
         })
     });
     let mut q = busy_querier::<N>(&groups);
