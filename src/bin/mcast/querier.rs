@@ -176,7 +176,7 @@ mod linux {
         /// The address and prefix the querier runs with, if it can run.
         fn address(&self, source: Option<Ipv4Addr>) -> Option<(Ipv4Addr, u8)> {
             let (addr, prefix) = match (source, self.state.address) {
-                (Some(s), Some((a, p))) if !s.is_unspecified() => (if a == s { a } else { s }, p),
+                (Some(s), Some((_, p))) if !s.is_unspecified() => (s, p),
                 (Some(s), None) if !s.is_unspecified() => (s, 32),
                 (_, Some(a)) => a,
                 // A proxy querier needs no address of its own.
