@@ -459,8 +459,10 @@ impl<const N: usize> Querier<N> {
     }
 
     /// The next change to tell the forwarding plane about: querier role changes, and
-    /// groups becoming present or absent. Changes that cancel out before they are polled
-    /// (absent, then present again) are not reported.
+    /// groups becoming present or absent. A role change comes first; groups come in the
+    /// order they changed (those whose timers expire at one instant in address order).
+    /// Changes that cancel out before they are polled (absent, then present again) are
+    /// not reported.
     ///
     /// Call it until it returns `None` after draining
     /// [`poll_transmit`](Querier::poll_transmit); it also expires the timers due at `now`.
