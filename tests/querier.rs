@@ -563,3 +563,20 @@ fn a_proxy_querier_queries_from_0_0_0_0_and_yields_to_any_router() {
     assert_eq!(specific.len(), 1);
     assert_eq!(specific[0].1.source, Ipv4Addr::UNSPECIFIED);
 }
+
+#[test]
+fn groups_are_announced_in_the_order_they_changed_and_expire_in_address_order() {
+    let mut q = querier();
+    run(&mut q, 0, 0);
+    report(&mut q, 10, "239.1.1.3");
+    report(&mut q, 10, "239.1.1.1");
+    report(&mut q, 20, "239.1.1.2");
+    let (_, ev) = run(&mut q, 20, 20);
+    let present: Vec<_> = ev.iter().map(|(_, e)| *e).collect();
+    let expected = ["239.1.1.3", "239.1.1.1", "239.1.1.2"].map(|s| QuerierEvent::GroupPresent(g(s)));
+    assert_eq!(present, expected, "the order of the reports");
+    // 239.1.1.3 and 239.1.1.1 expire at one instant: in address order.
+    let (_, ev) = run(&mut q, 20, 260_020);
+    let expected = [(260_010, "239.1.1.1"), (260_010, "239.1.1.3"), (260_020, "239.1.1.2")];
+    assert_eq!(ev, expected.map(|(t, s)| (t, QuerierEvent::GroupAbsent(g(s)))));
+}
