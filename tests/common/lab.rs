@@ -198,6 +198,17 @@ impl Streaming {
     }
 }
 
+/// A program still running when its test ends (a failed assertion) is killed, so that
+/// no daemon outlives its namespace.
+impl Drop for Streaming {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 pub fn ip(args: &[&str]) {
     let out = Command::new("ip").args(args).output().expect("run ip");
     assert!(out.status.success(), "ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
