@@ -362,11 +362,18 @@ fn the_daemon_sleeps_between_deadlines_and_fails_clearly() {
     let out = lab.mcast(&r, &["querier", "-i", "nosuch0"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "mcast: no such interface: nosuch0\n");
+    // A copy anyone may run, since the build directory may be private to root.
+    let copy = std::env::temp_dir().join(format!("mcast-querier-{}-unprivileged", std::process::id()));
+    std::fs::copy(MCAST, &copy).unwrap();
+    std::fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let out = Command::new("ip")
         .args(["netns", "exec", &r, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
-        .args(["--inh-caps=-all", "--bounding-set=-all", MCAST, "querier", "-i", "vr"])
+        .args(["--inh-caps=-all", "--bounding-set=-all"])
+        .arg(&copy)
+        .args(["querier", "-i", "vr"])
         .output()
         .unwrap();
+    std::fs::remove_file(&copy).unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
