@@ -48,6 +48,8 @@ pub(super) struct Entry {
     /// Links of the `events` list (`next` also links the free list).
     prev: u32,
     next: u32,
+    /// The next entry of the same hash bucket, or `NIL`.
+    chain: u32,
 }
 
 impl Entry {
@@ -66,6 +68,7 @@ impl Entry {
             query_pos: NIL,
             prev: NIL,
             next: NIL,
+            chain: NIL,
         }
     }
 
@@ -90,6 +93,8 @@ enum Heap {
 pub(super) struct Table<const N: usize> {
     slots: Vec<Entry, N>,
     free: u32,
+    /// Hash buckets, N of them: the first entry of each, or `NIL`.
+    heads: Vec<u32, N>,
     index: Vec<(u32, u32), N>,
     timers: Vec<u32, N>,
     queries: Vec<u32, N>,
@@ -98,10 +103,13 @@ pub(super) struct Table<const N: usize> {
 }
 
 impl<const N: usize> Table<N> {
-    pub const fn new() -> Table<N> {
+    pub fn new() -> Table<N> {
+        let mut heads = Vec::new();
+        while heads.push(NIL).is_ok() {}
         Table {
             slots: Vec::new(),
             free: NIL,
+            heads,
             index: Vec::new(),
             timers: Vec::new(),
             queries: Vec::new(),
@@ -110,10 +118,22 @@ impl<const N: usize> Table<N> {
         }
     }
 
+    /// The hash bucket of `bits`: a Fibonacci hash scaled to N without a division.
+    fn bucket(bits: u32) -> usize {
+        ((u64::from(bits.wrapping_mul(0x9e37_79b1)) * N as u64) >> 32) as usize
+    }
+
     /// The slot of `group`.
     pub fn find(&self, group: GroupAddr) -> Option<u32> {
-        let key = group.to_bits();
-        self.index.binary_search_by_key(&key, |&(g, _)| g).ok().map(|i| self.index[i].1)
+        let mut at = *self.heads.get(Self::bucket(group.to_bits()))?;
+        while at != NIL {
+            let e = &self.slots[at as usize];
+            if e.group == group {
+                return Some(at);
+            }
+            at = e.chain;
+        }
+        None
     }
 
     pub fn get(&self, slot: u32) -> &Entry {
@@ -144,6 +164,9 @@ impl<const N: usize> Table<N> {
             self.release(slot);
             return None;
         }
+        let bucket = Self::bucket(bits);
+        self.slots[slot as usize].chain = self.heads[bucket];
+        self.heads[bucket] = slot;
         self.fix(slot);
         Some(slot)
     }
@@ -266,6 +289,21 @@ impl<const N: usize> Table<N> {
         let bits = self.slots[slot as usize].group.to_bits();
         if let Ok(i) = self.index.binary_search_by_key(&bits, |&(g, _)| g) {
             self.index.remove(i);
+        }
+        let bucket = Self::bucket(bits);
+        let next = self.slots[slot as usize].chain;
+        if self.heads[bucket] == slot {
+            self.heads[bucket] = next;
+        } else {
+            let mut at = self.heads[bucket];
+            while at != NIL {
+                let chain = self.slots[at as usize].chain;
+                if chain == slot {
+                    self.slots[at as usize].chain = next;
+                    break;
+                }
+                at = chain;
+            }
         }
         self.release(slot);
     }
@@ -449,6 +487,7 @@ mod tests {
         for &(bits, s) in &t.index {
             let e = &t.slots[s as usize];
             assert_eq!(e.group.to_bits(), bits);
+            assert_eq!(t.find(e.group), Some(s), "found through its bucket");
             assert_eq!(e.present, e.timer_pos != NIL);
             let queued = e.prev != NIL || t.events_head == s;
             assert_eq!(e.present != e.announced, queued);
@@ -456,8 +495,8 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_is_56_bytes() {
-        assert_eq!(size_of::<Entry>(), 56);
+    fn an_entry_is_64_bytes() {
+        assert_eq!(size_of::<Entry>(), 64);
     }
 
     #[test]
