@@ -2,8 +2,10 @@
 //! pass over every group.
 //!
 //! - Entries live in slots that do not move (`slots`, with a free list), found by group
-//!   through `index`, sorted by address (binary search; a new or removed group shifts
-//!   the 8-octet index pairs, not the entries).
+//!   through N hash buckets (`heads`, a Fibonacci hash of the address) whose chains run
+//!   through the entries: a lookup reads a bucket and, on average, one entry. `index`
+//!   keeps the groups in address order for listing (a new or removed group shifts its
+//!   8-octet pairs, not the entries).
 //! - `timers` is a binary min-heap of the present entries, keyed by `key`, which is at
 //!   or before the entry's earliest timer (its expiry, or the end of its IGMPv1-hosts
 //!   timer). A report that pushes a timer later leaves the key where it is; the key is

@@ -188,7 +188,7 @@ mod linux {
     }
 
     /// A querier on the heap. It is built on a thread with a stack large enough for the
-    /// moves an unoptimised build makes of it (about 1.2 MB each).
+    /// moves an unoptimised build makes of it (about 1.4 MB each).
     fn boxed(config: QuerierConfig, now: Instant) -> Result<Box<Querier<MAX_GROUPS>>, Failure> {
         let build = move || Querier::new(config, Ipv4Addr::UNSPECIFIED, 32, now).map(Box::new);
         std::thread::Builder::new()
