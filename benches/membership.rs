@@ -10,6 +10,13 @@
 //!   joined (datagrams an imperfect NIC filter, or all-multicast mode, lets in) while the
 //!   N groups of `is_member/<N>` are.
 //!
+//! - `querier/10000/report`: a `Querier` tracking 10,000 groups handles one IGMPv2
+//!   report for one of them (a refresh, the case of every report but a group's first).
+//!   `querier/10000/report_and_poll`: the same, then what a program does after each
+//!   message: `poll_at`, and `poll_transmit` and `poll_event` until they are `None`.
+//!   Throughput is per report. `querier/10000/is_present`: the lookup alone (the index's
+//!   binary search and a read of the entry), the floor under both.
+//!
 //! Run with `cargo bench --bench membership`.
 
 use std::hint::black_box;
@@ -19,7 +26,7 @@ use std::time::Duration;
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 use mcast::GroupAddr;
-use mcast::membership::{Host, HostConfig, Instant, IpMeta};
+use mcast::membership::{Host, HostConfig, Instant, IpMeta, Querier, QuerierConfig};
 use mcast::wire::igmp::Message;
 
 use smoltcp::iface::{Config, Interface};
@@ -142,7 +149,69 @@ fn is_member_miss<const N: usize>(c: &mut Criterion) {
     g.finish();
 }
 
+/// A querier with every group of `groups` present and announced, at 1 s.
+fn busy_querier<const N: usize>(groups: &[GroupAddr]) -> Box<Querier<N>> {
+    let mut q = Box::new(Querier::new(QuerierConfig::default(), ME, 24, Instant::ZERO).unwrap());
+    let now = Instant::from_secs(1);
+    for g in groups {
+        let meta = IpMeta { src: Ipv4Addr::new(10, 0, 0, 20), dst: g.to_ipv4(), ttl: 1, router_alert: true };
+        q.receive_message(now, &meta, &Message::V2Report { group: *g });
+    }
+    while q.poll_transmit(now).is_some() {}
+    while q.poll_event(now).is_some() {}
+    assert_eq!(q.groups().count(), groups.len());
+    q
+}
+
+fn querier_report<const N: usize>(c: &mut Criterion, n: usize) {
+    let groups = groups(n);
+    let reports: Vec<(IpMeta, Message<'static>)> = groups
+        .iter()
+        .map(|g| {
+            let meta = IpMeta { src: Ipv4Addr::new(10, 0, 0, 20), dst: g.to_ipv4(), ttl: 1, router_alert: true };
+            (meta, Message::V2Report { group: *g })
+        })
+        .collect();
+    let mut g = c.benchmark_group(format!("querier/{n}"));
+    g.throughput(Throughput::Elements(1));
+    // Time stands still at 2 s: no group expires, and every report is a refresh.
+    let now = Instant::from_secs(2);
+    let mut q = busy_querier::<N>(&groups);
+    let mut i = 0;
+    g.bench_function("report", |b| {
+        b.iter(|| {
+            let (meta, msg) = &reports[i % n];
+            i = i.wrapping_add(7919);
+            q.receive_message(black_box(now), black_box(meta), black_box(msg));
+        })
+    });
+    g.bench_function("is_present", |b| {
+        b.iter(|| {
+            let group = groups[i % n];
+            i = i.wrapping_add(7919);
+            black_box(q.is_present(black_box(group)))
+        })
+    });
+    let mut q = busy_querier::<N>(&groups);
+    g.bench_function("report_and_poll", |b| {
+        b.iter(|| {
+            let (meta, msg) = &reports[i % n];
+            i = i.wrapping_add(7919);
+            q.receive_message(black_box(now), black_box(meta), black_box(msg));
+            black_box(q.poll_at());
+            while let Some(t) = q.poll_transmit(now) {
+                black_box(t);
+            }
+            while let Some(e) = q.poll_event(now) {
+                black_box(e);
+            }
+        })
+    });
+    g.finish();
+}
+
 fn benches(c: &mut Criterion) {
+    querier_report::<16384>(c, 10_000);
     general_query::<8>(c);
     general_query::<64>(c);
     general_query::<512>(c);

@@ -19,7 +19,7 @@
 //! - `glue::smoltcp` (feature `smoltcp`): runs the host and the NIC filter under a
 //!   smoltcp `Interface`, as a `phy::Device` wrapper.
 //! - `socket` (feature `socket`): multicast sockets with one meaning on Linux and
-//!   Windows, and an IGMP monitor on Linux.
+//!   Windows, and on Linux an IGMP monitor and what an IGMP querier needs of a link.
 //! - `sim` (feature `sim`): a deterministic simulated LAN of hosts and queriers.
 //!
 //! Every parser checks lengths and checksums and returns a [`wire::Error`] that names

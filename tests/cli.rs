@@ -439,3 +439,25 @@ fn watch_without_cap_net_raw_fails_with_a_clear_error() {
          capturing needs CAP_NET_RAW: run as root or `setcap cap_net_raw+ep` the program\n"
     );
 }
+
+#[test]
+fn querier_help_lists_every_rfc_2236_timer() {
+    let o = mcast(&["querier", "--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    #[rustfmt::skip]
+    let options = ["--interface", "--source", "--once", "--igmp", "--robustness", "--query-interval",
+        "--query-response-interval", "--group-membership-interval", "--other-querier-present-interval",
+        "--startup-query-interval", "--startup-query-count", "--last-member-query-interval",
+        "--last-member-query-count", "--json"];
+    for option in options {
+        assert!(stdout(&o).contains(option), "{option}: {}", stdout(&o));
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+#[test]
+fn querier_says_it_runs_on_linux_only() {
+    let o = mcast(&["querier", "-i", "eth0"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o), "mcast: querier runs on Linux only (it sends and receives IGMP on AF_PACKET sockets)\n");
+}

@@ -9,6 +9,7 @@ fn source_of(prefix: &str) -> Option<&'static str> {
     Some(match prefix {
         "host" => "tests/host.rs",
         "querier" => "tests/querier.rs",
+        "querier_netns" => "tests/querier_netns.rs",
         "interop" => "tests/interop.rs",
         "golden" => "tests/golden.rs",
         "sim" => "tests/sim.rs",

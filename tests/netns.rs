@@ -7,100 +7,11 @@
 //! the veth links between them.
 #![cfg(target_os = "linux")]
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Command;
 
-const MCAST: &str = env!("CARGO_BIN_EXE_mcast");
-
-/// Whether the lab can be built here; if not, says why (and fails under CI).
-fn lab_available() -> bool {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(2) == Some("0")))
-        .unwrap_or(false);
-    let ip = Command::new("ip").arg("-V").output().is_ok_and(|o| o.status.success());
-    let why = match (root, ip) {
-        (true, true) => return true,
-        (false, _) => "not running as root (network namespaces need CAP_SYS_ADMIN)",
-        (true, false) => "`ip` (iproute2) is not installed",
-    };
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("CI=true: the namespace tests must run, but {why}");
-    }
-    println!("skipped: {why}");
-    false
-}
-
-/// Network namespaces that are deleted (with every link in them) when dropped.
-struct Lab {
-    prefix: String,
-    namespaces: Vec<String>,
-}
-
-impl Lab {
-    fn new(test: &str) -> Lab {
-        Lab { prefix: format!("mc{}{test}", std::process::id()), namespaces: Vec::new() }
-    }
-
-    /// Creates namespace `name` (with `lo` up) and returns its full name.
-    fn namespace(&mut self, name: &str) -> String {
-        let full = format!("{}{name}", self.prefix);
-        ip(&["netns", "add", &full]);
-        self.namespaces.push(full.clone());
-        ip(&["-n", &full, "link", "set", "lo", "up"]);
-        full
-    }
-
-    /// `mcast ARGS` inside namespace `ns`, waited for.
-    fn mcast(&self, ns: &str, args: &[&str]) -> Output {
-        Command::new("ip").args(["netns", "exec", ns, MCAST]).args(args).output().expect("run mcast")
-    }
-
-    /// `mcast ARGS` inside `ns`, running; returns once its first line on standard
-    /// error (`listening on …`, `watching …`) says it is ready.
-    fn spawn(&self, ns: &str, args: &[&str]) -> Running {
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", ns, MCAST])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn mcast");
-        let mut err = BufReader::new(child.stderr.take().unwrap());
-        let mut ready = String::new();
-        err.read_line(&mut ready).unwrap();
-        Running { child, err, ready }
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for ns in &self.namespaces {
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
-        }
-    }
-}
-
-struct Running {
-    child: Child,
-    err: BufReader<std::process::ChildStderr>,
-    ready: String,
-}
-
-impl Running {
-    /// Waits for the program: exit code, standard output, the rest of standard error.
-    fn finish(mut self) -> (Option<i32>, String, String) {
-        let mut rest = String::new();
-        let _ = std::io::Read::read_to_string(&mut self.err, &mut rest);
-        let out = self.child.wait_with_output().unwrap();
-        (out.status.code(), String::from_utf8(out.stdout).unwrap(), rest)
-    }
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(out.status.success(), "ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
-}
+#[path = "common/lab.rs"]
+mod lab;
+use lab::{Lab, ip, lab_available};
 
 /// Namespaces `a` (10.99.0.1 on `va`) and `b` (10.99.0.2 on `vb`) joined by a veth
 /// pair, IGMPv2 forced on both.

@@ -508,3 +508,75 @@ fn going_back_in_time_every_timer_keeps_the_time_it_had_left() {
     q.receive_message(ms(270_000), &meta(HOST, ALL_ROUTERS), &Message::Leave { group: g4 });
     assert_eq!(q.stats().leaves, 1);
 }
+
+#[test]
+fn a_restart_on_a_new_address_keeps_the_groups_and_starts_over_as_querier() {
+    // The interface's address changed, or its link came back up: the router starts up
+    // again (startup queries from the new address, querier until a lower one is heard)
+    // and the groups it knew stay until their timers say otherwise.
+    let mut q = querier();
+    run(&mut q, 0, 0);
+    report(&mut q, 100, "239.1.1.1");
+    q.receive_message(ms(1_000), &meta(LOWER, ALL_SYSTEMS), &Message::V2Query { max_resp: 100, group: None });
+    let (_, ev) = run(&mut q, 1_000, 1_000);
+    let expected = [QuerierEvent::BecameNonQuerier { querier: LOWER }, QuerierEvent::GroupPresent(g("239.1.1.1"))];
+    assert_eq!(ev, expected.map(|e| (1_000, e)));
+    let moved = Ipv4Addr::new(10, 0, 0, 3);
+    q.restart(ms(2_000), moved, 24);
+    assert_eq!(q.address(), moved);
+    let (tx, ev) = run(&mut q, 2_000, 40_000);
+    assert_eq!(ev, [(2_000, QuerierEvent::BecameQuerier)]);
+    let sent: Vec<(u64, Ipv4Addr)> = tx.iter().map(|(t, x)| (*t, x.source)).collect();
+    assert_eq!(sent, [(2_000, moved), (33_250, moved)], "two startup queries, a quarter Query Interval apart");
+    assert!(q.is_present(g("239.1.1.1")));
+    // The group still expires a Group Membership Interval after its report.
+    let (_, ev) = run(&mut q, 40_000, 260_100);
+    assert_eq!(ev, [(260_100, QuerierEvent::GroupAbsent(g("239.1.1.1")))]);
+    // Queries from 10.0.0.4 are from a higher address than the new one.
+    let four = Ipv4Addr::new(10, 0, 0, 4);
+    q.receive_message(ms(261_000), &meta(four, ALL_SYSTEMS), &Message::V2Query { max_resp: 100, group: None });
+    assert!(q.is_querier());
+}
+
+#[test]
+fn a_proxy_querier_queries_from_0_0_0_0_and_yields_to_any_router() {
+    // RFC 4541 §2.1.1: a snooping switch may query from 0.0.0.0 where no router does;
+    // it takes no part in the election, so any router heard querying is the querier.
+    let config = with(QuerierConfig::default(), |c| c.proxy = true);
+    let mut q: Querier<16> = Querier::new(config, ME, 24, ms(0)).unwrap();
+    let (tx, _) = run(&mut q, 0, 0);
+    assert_eq!(tx[0].1.source, Ipv4Addr::UNSPECIFIED);
+    let gq = Message::V2Query { max_resp: 100, group: None };
+    q.receive_message(ms(10), &meta(Ipv4Addr::UNSPECIFIED, ALL_SYSTEMS), &gq);
+    assert!(q.is_querier(), "another switch's 0.0.0.0 queries do not silence us");
+    q.receive_message(ms(20), &meta(HIGHER, ALL_SYSTEMS), &gq);
+    assert!(!q.is_querier(), "a router at a higher address than the interface's is still a router");
+    let (tx, ev) = run(&mut q, 20, 255_020);
+    let times: Vec<u64> = tx.iter().map(|(t, _)| *t).collect();
+    assert_eq!(times, [255_020], "silent until the Other Querier Present Interval ends");
+    assert_eq!(ev, [(20, QuerierEvent::BecameNonQuerier { querier: HIGHER }), (255_020, QuerierEvent::BecameQuerier)]);
+    // Group-specific queries after a Leave go out from 0.0.0.0 too.
+    report(&mut q, 256_000, "239.1.1.1");
+    q.receive_message(ms(256_100), &meta(HOST, ALL_ROUTERS), &Message::Leave { group: g("239.1.1.1") });
+    let (tx, _) = run(&mut q, 256_100, 256_100);
+    let specific: Vec<_> = tx.iter().filter(|(_, t)| t.message.query().is_some_and(|q| q.group.is_some())).collect();
+    assert_eq!(specific.len(), 1);
+    assert_eq!(specific[0].1.source, Ipv4Addr::UNSPECIFIED);
+}
+
+#[test]
+fn groups_are_announced_in_the_order_they_changed_and_expire_in_address_order() {
+    let mut q = querier();
+    run(&mut q, 0, 0);
+    report(&mut q, 10, "239.1.1.3");
+    report(&mut q, 10, "239.1.1.1");
+    report(&mut q, 20, "239.1.1.2");
+    let (_, ev) = run(&mut q, 20, 20);
+    let present: Vec<_> = ev.iter().map(|(_, e)| *e).collect();
+    let expected = ["239.1.1.3", "239.1.1.1", "239.1.1.2"].map(|s| QuerierEvent::GroupPresent(g(s)));
+    assert_eq!(present, expected, "the order of the reports");
+    // 239.1.1.3 and 239.1.1.1 expire at one instant: in address order.
+    let (_, ev) = run(&mut q, 20, 260_020);
+    let expected = [(260_010, "239.1.1.1"), (260_010, "239.1.1.3"), (260_020, "239.1.1.2")];
+    assert_eq!(ev, expected.map(|(t, s)| (t, QuerierEvent::GroupAbsent(g(s)))));
+}

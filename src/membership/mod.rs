@@ -34,6 +34,7 @@ mod host;
 mod index;
 mod querier;
 mod rng;
+mod table;
 mod time;
 
 use core::fmt;

@@ -9,8 +9,7 @@
 use core::net::Ipv4Addr;
 use core::time::Duration;
 
-use heapless::Vec;
-
+use super::table::{Entry, Table};
 use super::time::duration_millis;
 use super::{ConfigError, ConfigField, Instant, IpMeta, Transmit, bump, in_subnet};
 use crate::addr::{GroupAddr, Scope};
@@ -60,6 +59,13 @@ pub struct QuerierConfig {
     /// Default off, like a Linux bridge, which acts on IGMP whatever its TTL; messages
     /// let in with another TTL are counted in [`QuerierStats::bad_ttl_accepted`].
     pub require_ttl_1: bool,
+    /// Query from 0.0.0.0 and take no part in the election, as the proxy querier of an
+    /// IGMP-snooping switch may ([RFC 4541 §2.1.1]): queries go out from 0.0.0.0, and
+    /// any router heard querying from a unicast address is the querier, whatever its
+    /// address. Default off.
+    ///
+    /// [RFC 4541 §2.1.1]: https://www.rfc-editor.org/rfc/rfc4541#section-2.1.1
+    pub proxy: bool,
 }
 
 impl QuerierConfig {
@@ -82,6 +88,7 @@ impl QuerierConfig {
             last_member_query_count: robustness,
             ignore_off_subnet: true,
             require_ttl_1: false,
+            proxy: false,
         }
     }
 }
@@ -177,17 +184,6 @@ pub struct QuerierGroup {
     pub checking: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Entry {
-    group: GroupAddr,
-    expires: Instant,
-    v1_hosts_until: Instant,
-    next_query: Instant,
-    queries_left: u8,
-    present: bool,
-    announced: bool,
-}
-
 /// Timers in milliseconds, checked once at construction.
 #[derive(Debug, Clone, Copy)]
 struct Timers {
@@ -225,7 +221,7 @@ pub struct Querier<const N: usize> {
     startup_left: u8,
     /// The latest `now` seen, to notice time going backwards.
     last_now: Instant,
-    entries: Vec<Entry, N>,
+    table: Table<N>,
     stats: QuerierStats,
 }
 
@@ -302,7 +298,7 @@ impl<const N: usize> Querier<N> {
             next_general_query: Some(now),
             startup_left: config.startup_query_count,
             last_now: now,
-            entries: Vec::new(),
+            table: Table::new(),
             stats: QuerierStats::default(),
         })
     }
@@ -322,6 +318,27 @@ impl<const N: usize> Querier<N> {
         self.address
     }
 
+    /// Starts over as a router that just came up, on the interface's new
+    /// `address`/`prefix` (or the same, after the link was down): querier until a lower
+    /// address is heard, with Startup Query Count general queries from now on. The
+    /// groups stay, each until its own timer expires; the counters stay too.
+    pub fn restart(&mut self, now: Instant, address: Ipv4Addr, prefix: u8) {
+        self.advance(now);
+        self.address = address;
+        self.prefix = prefix;
+        self.querier = true;
+        self.other_querier = Ipv4Addr::UNSPECIFIED;
+        self.other_querier_until = now;
+        self.next_general_query = Some(now);
+        self.startup_left = self.config.startup_query_count;
+    }
+
+    /// The source address of the queries: this router's, or 0.0.0.0 for a
+    /// [`proxy`](QuerierConfig::proxy) querier.
+    fn source(&self) -> Ipv4Addr {
+        if self.config.proxy { Ipv4Addr::UNSPECIFIED } else { self.address }
+    }
+
     /// Whether this router is the querier.
     pub fn is_querier(&self) -> bool {
         self.querier
@@ -330,7 +347,7 @@ impl<const N: usize> Querier<N> {
     /// The groups with members on the network, in address order, as of the last call
     /// that took `now`.
     pub fn groups(&self) -> impl Iterator<Item = QuerierGroup> + '_ {
-        self.entries.iter().filter(|e| e.present).map(|e| QuerierGroup {
+        self.table.iter().filter(|e| e.present).map(|e| QuerierGroup {
             group: e.group,
             expires: e.expires,
             v1_hosts: e.v1_hosts_until != Instant::ZERO,
@@ -340,7 +357,7 @@ impl<const N: usize> Querier<N> {
 
     /// Whether `group` has members on the network.
     pub fn is_present(&self, group: GroupAddr) -> bool {
-        matches!(self.find(group), Ok(i) if self.entries[i].present)
+        self.table.find(group).is_some_and(|s| self.table.get(s).present)
     }
 
     /// Handles a received IGMP message given as bytes (the IPv4 payload).
@@ -389,18 +406,9 @@ impl<const N: usize> Querier<N> {
     /// bring the deadline forward. `Some(t)` with `t` at or before now means at once.
     #[must_use = "the querier must be polled again at this instant"]
     pub fn poll_at(&self) -> Option<Instant> {
-        let mut at = if self.querier { self.next_general_query } else { Some(self.other_querier_until) };
-        let mut earliest = |t: Instant| at = Some(at.map_or(t, |a| a.min(t)));
-        for e in self.entries.iter().filter(|e| e.present) {
-            earliest(e.expires);
-            if e.queries_left > 0 {
-                earliest(e.next_query);
-            }
-            if e.v1_hosts_until > Instant::ZERO && e.v1_hosts_until < e.expires {
-                earliest(e.v1_hosts_until);
-            }
-        }
-        at
+        let at = if self.querier { self.next_general_query } else { Some(self.other_querier_until) };
+        let timers = [self.table.next_timer(), self.table.next_query().map(|(_, t)| t)];
+        timers.into_iter().flatten().chain(at).min()
     }
 
     /// The next query to send at `now`, if any: general queries while querier, and the
@@ -429,24 +437,32 @@ impl<const N: usize> Querier<N> {
                 Version::V1 => Message::V1Query,
                 _ => Message::V2Query { max_resp: self.timers.response_tenths, group: None },
             };
-            return Some(Transmit::new(message, self.address));
+            return Some(Transmit::new(message, self.source()));
         }
         // Last member queries go on even if we lost the election meanwhile: RFC 2236 §3,
         // "any Querier to non-Querier transition is ignored during this time; the same
         // router keeps sending the Group-Specific Queries". Only a querier starts them.
         let lmqi = self.timers.lmqi;
         let max_resp = self.timers.lmqi_tenths;
-        let e = self.entries.iter_mut().find(|e| e.present && e.queries_left > 0 && e.next_query <= now)?;
-        e.queries_left -= 1;
-        e.next_query = now.add_millis(lmqi);
-        let group = e.group;
+        let source = self.source();
+        let (slot, at) = self.table.next_query()?;
+        if at > now {
+            return None;
+        }
+        self.table.update(slot, |e| {
+            e.queries_left -= 1;
+            e.next_query = now.add_millis(lmqi);
+        });
+        let group = self.table.get(slot).group;
         bump(&mut self.stats.group_queries_sent);
-        Some(Transmit::new(Message::V2Query { max_resp, group: Some(group) }, self.address))
+        Some(Transmit::new(Message::V2Query { max_resp, group: Some(group) }, source))
     }
 
     /// The next change to tell the forwarding plane about: querier role changes, and
-    /// groups becoming present or absent. Changes that cancel out before they are polled
-    /// (absent, then present again) are not reported.
+    /// groups becoming present or absent. A role change comes first; groups come in the
+    /// order they changed (those whose timers expire at one instant in address order).
+    /// Changes that cancel out before they are polled (absent, then present again) are
+    /// not reported.
     ///
     /// Call it until it returns `None` after draining
     /// [`poll_transmit`](Querier::poll_transmit); it also expires the timers due at `now`.
@@ -461,16 +477,11 @@ impl<const N: usize> Querier<N> {
                 QuerierEvent::BecameNonQuerier { querier: self.other_querier }
             });
         }
-        let i = self.entries.iter().position(|e| e.present != e.announced)?;
-        let e = &mut self.entries[i];
-        e.announced = e.present;
-        let group = e.group;
-        if e.present {
-            Some(QuerierEvent::GroupPresent(group))
-        } else {
-            self.entries.remove(i);
-            Some(QuerierEvent::GroupAbsent(group))
-        }
+        let slot = self.table.pop_event()?;
+        let Entry { group, present, .. } = *self.table.get(slot);
+        // Announced absent, the entry leaves the table.
+        self.table.update(slot, |e| e.announced = present);
+        Some(if present { QuerierEvent::GroupPresent(group) } else { QuerierEvent::GroupAbsent(group) })
     }
 
     /// Applies every timer that expired by `now`. If time went backwards, every timer
@@ -483,13 +494,7 @@ impl<const N: usize> Querier<N> {
             // A general query that found no later instant at the end of time is due now.
             self.next_general_query = Some(self.next_general_query.map_or(now, shift));
             self.other_querier_until = shift(self.other_querier_until);
-            for e in self.entries.iter_mut() {
-                e.expires = shift(e.expires);
-                e.next_query = shift(e.next_query);
-                if e.v1_hosts_until != Instant::ZERO {
-                    e.v1_hosts_until = shift(e.v1_hosts_until).max(Instant::from_millis(1));
-                }
-            }
+            self.table.shift_timers(shift);
         }
         if !self.querier && self.other_querier_until <= now {
             // RFC 2236 §7: Other Querier Present timer expired -> Querier: send a general
@@ -499,17 +504,19 @@ impl<const N: usize> Querier<N> {
             self.startup_left = 0;
             self.next_general_query = Some(now);
         }
-        self.entries.retain_mut(|e| {
-            if e.present && e.expires <= now {
-                e.present = false;
-                e.queries_left = 0;
-            }
-            if e.v1_hosts_until <= now {
-                e.v1_hosts_until = Instant::ZERO;
-            }
-            // Absent and never announced present: nothing to tell, drop it now.
-            e.present || e.announced
-        });
+        // Only the groups with a timer due are touched; one absent and never announced
+        // present leaves the table at once.
+        while let Some(slot) = self.table.due_timer(now) {
+            self.table.update(slot, |e| {
+                if e.expires <= now {
+                    e.present = false;
+                    e.queries_left = 0;
+                }
+                if e.v1_hosts_until <= now {
+                    e.v1_hosts_until = Instant::ZERO;
+                }
+            });
+        }
     }
 
     fn accept_from(&mut self, meta: &IpMeta, dst_ok: bool) -> bool {
@@ -556,8 +563,10 @@ impl<const N: usize> Querier<N> {
         if (msg.version() == Version::V1) != (self.config.version == Version::V1) {
             bump(&mut self.stats.version_mismatch);
         }
-        // RFC 2236 §3: a query from a lower address makes us Non-Querier.
-        if self.may_be_querier(meta.src) && u32::from(meta.src) < u32::from(self.address) {
+        // RFC 2236 §3: a query from a lower address makes us Non-Querier; a proxy
+        // querier yields to any router.
+        let lower = self.config.proxy || u32::from(meta.src) < u32::from(self.address);
+        if self.may_be_querier(meta.src) && lower {
             if self.querier || meta.src != self.other_querier {
                 self.other_querier = meta.src;
             }
@@ -570,11 +579,12 @@ impl<const N: usize> Querier<N> {
             && let Some(group) = q.group
         {
             let limit = now.add_millis(u64::from(self.config.last_member_query_count) * u64::from(q.max_resp_ms()));
-            if let Ok(i) = self.find(group) {
-                let e = &mut self.entries[i];
-                if e.present && e.expires > limit {
-                    e.expires = limit;
-                }
+            if let Some(slot) = self.table.find(group) {
+                self.table.update(slot, |e| {
+                    if e.present && e.expires > limit {
+                        e.expires = limit;
+                    }
+                });
             }
         }
     }
@@ -585,43 +595,38 @@ impl<const N: usize> Querier<N> {
             return;
         }
         let expires = now.add_millis(self.timers.gmi);
-        let i = match self.find(group) {
-            Ok(i) => i,
-            Err(i) => {
-                let e = Entry {
-                    group,
-                    expires,
-                    v1_hosts_until: Instant::ZERO,
-                    next_query: now,
-                    queries_left: 0,
-                    present: true,
-                    announced: false,
-                };
-                if self.entries.insert(i, e).is_err() {
+        let slot = match self.table.find(group) {
+            Some(slot) => slot,
+            None => match self.table.insert(Entry::new(group, expires)) {
+                Some(slot) => slot,
+                None => {
                     bump(&mut self.stats.table_full);
                     return;
                 }
-                i
-            }
+            },
         };
         bump(&mut self.stats.reports);
-        let e = &mut self.entries[i];
-        e.present = true;
-        e.expires = expires;
-        e.queries_left = 0;
-        if v1 {
-            // RFC 2236 §5: Version 1 Host Present Timeout = Group Membership Interval.
-            e.v1_hosts_until = expires;
-        }
+        self.table.update(slot, |e| {
+            e.present = true;
+            e.expires = expires;
+            e.queries_left = 0;
+            if v1 {
+                // RFC 2236 §5: Version 1 Host Present Timeout = Group Membership Interval.
+                e.v1_hosts_until = expires;
+            } else if e.v1_hosts_until <= now {
+                // Left over from before the group was last absent.
+                e.v1_hosts_until = Instant::ZERO;
+            }
+        });
     }
 
     fn heard_leave(&mut self, now: Instant, group: GroupAddr) {
         let ignore = !self.querier || self.config.version == Version::V1;
-        let Ok(i) = self.find(group) else {
+        let Some(slot) = self.table.find(group) else {
             bump(&mut self.stats.ignored);
             return;
         };
-        let e = &mut self.entries[i];
+        let e = self.table.get(slot);
         if ignore || !e.present || e.v1_hosts_until > now || e.queries_left > 0 {
             bump(&mut self.stats.ignored);
             return;
@@ -630,13 +635,11 @@ impl<const N: usize> Querier<N> {
         // RFC 2236 §3, §7: Checking Membership. LMQC queries, LMQI apart, and the group
         // expires after LMQI × LMQC unless a report arrives.
         let count = self.config.last_member_query_count;
-        e.queries_left = count;
-        e.next_query = now;
-        e.expires = now.add_millis(self.timers.lmqi * u64::from(count));
-    }
-
-    fn find(&self, group: GroupAddr) -> Result<usize, usize> {
-        let key = group.to_bits();
-        self.entries.binary_search_by_key(&key, |e| e.group.to_bits())
+        let expires = now.add_millis(self.timers.lmqi * u64::from(count));
+        self.table.update(slot, |e| {
+            e.queries_left = count;
+            e.next_query = now;
+            e.expires = expires;
+        });
     }
 }

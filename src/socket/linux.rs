@@ -1,5 +1,6 @@
-//! Linux: the socket options socket2 does not cover, `IP_PKTINFO` receive, and an IGMP
-//! monitor on AF_PACKET.
+//! Linux: the socket options socket2 does not cover, `IP_PKTINFO` receive, an IGMP
+//! monitor on AF_PACKET, and what an IGMP querier needs of a link ([`IgmpSocket`],
+//! [`LinkState`], [`LinkWatcher`]).
 //!
 //! Each `unsafe` block here is one system call on a file descriptor the caller owns,
 //! with plain-data arguments whose sizes are passed beside them.
@@ -16,6 +17,9 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use super::{Error, ErrorKind, Interface, Received, Result};
 use crate::wire::{self, FrameRepr};
+
+mod link;
+pub use link::{IgmpSocket, LinkState, LinkWatcher};
 
 /// Per-socket state the Linux receive path needs: none.
 #[derive(Debug)]

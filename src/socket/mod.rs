@@ -45,7 +45,9 @@
 //! ```
 //!
 //! On Linux, [`linux::IgmpMonitor`] captures the IGMP frames on a link (AF_PACKET) and
-//! decodes them with [`crate::wire`].
+//! decodes them with [`crate::wire`]; [`linux::IgmpSocket`], [`linux::LinkState`] and
+//! [`linux::LinkWatcher`] give a querier a link to send and receive IGMP on, its
+//! address and state, and word of their changes.
 
 use core::fmt;
 use core::net::{Ipv4Addr, SocketAddrV4};

@@ -2,12 +2,13 @@
 //!
 //! Subcommands: `map` (a group's MAC, scope, neighbours and hash bins), `encode` and
 //! `decode` (IGMP frames as hex, or from a pcap file), `send` and `recv` (multicast
-//! datagrams through the socket adapter), `watch` (live IGMP on a Linux link) and `sim`
-//! (the simulated LAN). `--json` prints one JSON object per line.
+//! datagrams through the socket adapter), `watch` (live IGMP on a Linux link),
+//! `querier` (an IGMP querier daemon for Linux links) and `sim` (the simulated LAN). `--json` prints one JSON object per line.
 
 mod codec;
 mod json;
 mod net;
+mod querier;
 mod sim;
 
 use std::io::Write as _;
@@ -134,6 +135,11 @@ enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// Be the IGMP querier of Linux links whose switches snoop but where no router
+    /// queries: query, elect against other queriers, track groups, print the changes
+    /// (Linux, needs CAP_NET_RAW). SIGUSR1 prints the group table; SIGINT or SIGTERM stops
+    #[command(after_help = QUERIER_HELP)]
+    Querier(QuerierArgs),
     /// Run the simulated LAN: a timeline of a querier and three hosts, then the
     /// measured figures (report suppression, leave latency, election, IGMPv1, loss)
     Sim {
@@ -146,6 +152,62 @@ enum Command {
         #[command(flatten)]
         output: Output,
     },
+}
+
+const QUERIER_HELP: &str = "\
+Intervals are in seconds. The defaults are RFC 2236's: without --group-membership-interval,
+--other-querier-present-interval, --startup-query-interval, --startup-query-count and
+--last-member-query-count, those follow from --robustness, --query-interval and
+--query-response-interval as RFC 2236 §8 derives them.
+
+Output, one line per event: became querier, stopped being querier, group present, group
+absent, IGMPv1 hosts seen (with --json, one object per line). Logs go to standard error.";
+
+#[derive(Debug, Args)]
+struct QuerierArgs {
+    /// Interface to be the querier of, by name (repeat for more)
+    #[arg(long, short, value_name = "NAME", required = true)]
+    interface: Vec<String>,
+    /// Source address of the queries. Default: the interface's first IPv4 address.
+    /// 0.0.0.0 makes a proxy querier (RFC 4541): it yields to any router that queries
+    #[arg(long, value_name = "IP")]
+    source: Option<Ipv4Addr>,
+    /// Send a general query, print the group table after the Query Response Interval,
+    /// and exit
+    #[arg(long)]
+    once: bool,
+    /// IGMP version of the queries: 2, or 1 on networks with IGMPv1 routers
+    #[arg(long = "igmp", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=2))]
+    version: u8,
+    /// Robustness Variable [default: 2]
+    #[arg(long, value_name = "N")]
+    robustness: Option<u8>,
+    /// Query Interval between general queries [default: 125]
+    #[arg(long, value_name = "S")]
+    query_interval: Option<f64>,
+    /// Query Response Interval, the Max Resp of general queries, 0.1 to 25.5 [default: 10]
+    #[arg(long, value_name = "S")]
+    query_response_interval: Option<f64>,
+    /// Group Membership Interval [default: robustness × query interval + query response interval]
+    #[arg(long, value_name = "S")]
+    group_membership_interval: Option<f64>,
+    /// Other Querier Present Interval [default: robustness × query interval + query response interval / 2]
+    #[arg(long, value_name = "S")]
+    other_querier_present_interval: Option<f64>,
+    /// Startup Query Interval [default: query interval / 4]
+    #[arg(long, value_name = "S")]
+    startup_query_interval: Option<f64>,
+    /// Startup Query Count [default: robustness]
+    #[arg(long, value_name = "N")]
+    startup_query_count: Option<u8>,
+    /// Last Member Query Interval, 0.1 to 25.5 [default: 1]
+    #[arg(long, value_name = "S")]
+    last_member_query_interval: Option<f64>,
+    /// Last Member Query Count [default: robustness]
+    #[arg(long, value_name = "N")]
+    last_member_query_count: Option<u8>,
+    #[command(flatten)]
+    output: Output,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -329,6 +391,24 @@ fn run(command: Command) -> Result<(), Failure> {
         }
         Command::Watch { interface, count, timeout, output } => {
             net::watch(&mut out(&output), &interface, count, seconds(timeout)?)
+        }
+        Command::Querier(a) => {
+            let timers = querier::Timers {
+                version: a.version,
+                robustness: a.robustness,
+                query_interval: a.query_interval,
+                query_response_interval: a.query_response_interval,
+                group_membership_interval: a.group_membership_interval,
+                other_querier_present_interval: a.other_querier_present_interval,
+                startup_query_interval: a.startup_query_interval,
+                startup_query_count: a.startup_query_count,
+                last_member_query_interval: a.last_member_query_interval,
+                last_member_query_count: a.last_member_query_count,
+            };
+            let proxy = a.source.is_some_and(|s| s.is_unspecified());
+            let config = querier::config(&timers, proxy)?;
+            let options = querier::Options { interfaces: a.interface, source: a.source, config, once: a.once };
+            querier::run(&mut out(&a.output), options)
         }
         Command::Sim { seed, no_figures, output } => sim::run(&mut out(&output), seed, no_figures),
     }
