@@ -25,8 +25,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use mcast::GroupAddr;
-use mcast::wire::{FrameRepr, frame};
 use mcast::wire::{Error, checksum, ethernet, igmp, ipv4};
+use mcast::wire::{FrameRepr, frame};
 
 fuzz_target!(|data: &[u8]| {
     check(data);

@@ -49,8 +49,8 @@ use core::time::Duration;
 use libfuzzer_sys::fuzz_target;
 use mcast::GroupAddr;
 use mcast::membership::{
-    ConfigError, ConfigField, Host, HostConfig, Instant, IpMeta, MembershipError, Querier, QuerierConfig,
-    QuerierEvent, Transmit,
+    ConfigError, ConfigField, Host, HostConfig, Instant, IpMeta, MembershipError, Querier, QuerierConfig, QuerierEvent,
+    Transmit,
 };
 use mcast::wire::checksum;
 use mcast::wire::igmp::{AddrList, GroupRecord, GroupRecords, Message, RecordType, V3Query, Version, field};
