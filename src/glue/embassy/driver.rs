@@ -258,6 +258,7 @@ impl<D: Driver, F: MulticastFilter, const N: usize, M: RawMutex> Driver for Mcas
     where
         Self: 'a;
 
+    #[inline]
     fn receive(&mut self, cx: &mut Context) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
         let (rx, tx) = self.inner.receive(cx)?;
         let handle = self.handle;
@@ -295,12 +296,14 @@ pub struct RxToken<'a, T, const N: usize, M: RawMutex> {
 }
 
 impl<T: embassy_net_driver::RxToken, const N: usize, M: RawMutex> embassy_net_driver::RxToken for RxToken<'_, T, N, M> {
+    #[inline]
     fn consume<R, G>(self, f: G) -> R
     where
         G: FnOnce(&mut [u8]) -> R,
     {
         let RxToken { inner, handle } = self;
-        inner.consume(|frame| if wanted(handle, frame) { f(frame) } else { f(&mut []) })
+        // One call of `f` (the stack's whole receive path), whatever the verdict.
+        inner.consume(|frame| f(if wanted(handle, frame) { frame } else { &mut [] }))
     }
 }
 
@@ -318,15 +321,20 @@ fn wanted<const N: usize, M: RawMutex>(handle: &McastHandle<N, M>, frame: &[u8])
 #[inline(always)]
 fn common(frame: &[u8]) -> bool {
     let Some(head) = frame.first_chunk::<HEAD_LEN>() else { return false };
+    // Each field is one load, compared in the machine's byte order with a constant in
+    // the same order. Untagged IPv4 is IGMP with protocol 2, whatever its destination
+    // (a Wi-Fi access point sends queries to the station's own MAC); no other
+    // EtherType but a tag's carries IGMP.
+    let ethertype = u16::from_ne_bytes([head[12], head[13]]);
+    let no_igmp = if ethertype == u16::from_ne_bytes(EtherType::IPV4.0.to_be_bytes()) {
+        head[HEAD_LEN - 1] != ipv4::PROTOCOL_IGMP
+    } else {
+        !EtherType(u16::from_be(ethertype)).is_vlan_tag()
+    };
     // An IPv4 group's MAC: 01:00:5e and a clear high bit in the fourth octet.
-    let [d0, d1, d2, d3, ..] = *head;
-    let group = u32::from_be_bytes([d0, d1, d2, d3]) & 0xffff_ff80 == 0x0100_5e00;
-    let ethertype = EtherType(u16::from_be_bytes([head[12], head[13]]));
-    // Untagged IPv4 is IGMP with protocol 2, whatever its destination (a Wi-Fi access
-    // point sends queries to the station's own MAC); no other EtherType but a tag's
-    // carries IGMP.
-    let no_igmp =
-        if ethertype == EtherType::IPV4 { head[HEAD_LEN - 1] != ipv4::PROTOCOL_IGMP } else { !ethertype.is_vlan_tag() };
+    let (dst, _) = head.split_first_chunk::<4>().unwrap_or((&[0; 4], &[]));
+    let dst = u32::from_ne_bytes(*dst);
+    let group = dst & u32::from_ne_bytes([0xff, 0xff, 0xff, 0x80]) == u32::from_ne_bytes([0x01, 0x00, 0x5e, 0x00]);
     no_igmp && !group
 }
 
