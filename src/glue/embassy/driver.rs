@@ -338,7 +338,7 @@ fn common(frame: &[u8]) -> bool {
     no_igmp && !group
 }
 
-/// Octets [`wanted`] reads at most: the Ethernet header and an untagged IPv4 header up
+/// Octets [`common`] reads at most: the Ethernet header and an untagged IPv4 header up
 /// to its protocol field.
 const HEAD_LEN: usize = ethernet::HEADER_LEN + ipv4::field::PROTOCOL + 1;
 
