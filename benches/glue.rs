@@ -6,11 +6,21 @@
 //! - `unjoined`: to 239.2.0.253, its LAN9118 hash-bin neighbour, which the NIC passes
 //!   and the glue drops (the stack gets an empty frame).
 //!
-//! The bare driver hands out a token over one buffer that is never refilled; `consume`
-//! reads the frame's length, as the stack would start to. The mutex is the default
+//! Two bare drivers, each measured beside the same driver wrapped:
+//!
+//! - `bare`: a token over one buffer that is never refilled, which costs nothing per
+//!   frame: the wrapper's own cost, in the dearest proportion;
+//! - `channel_bare`: embassy-net-driver-channel 0.4, on which real embassy drivers
+//!   (cyw43, esp-wifi and others) are built. Each iteration does what such a driver and
+//!   the stack do per frame: the driver's runner takes a free receive buffer, copies the
+//!   frame into it (out of the chip's FIFO or DMA buffer) and marks it done; the stack
+//!   takes the receive token and consumes it, which hands the buffer back.
+//!
+//! `consume` reads the frame's length, as the stack would start to. The mutex is the default
 //! `CriticalSectionRawMutex`, which on a host is critical-section's std implementation
 //! (a global reentrant lock): dearer than masking interrupts on a microcontroller.
-//! `<frame>/wrapped_noop_mutex` is the same behind `NoopRawMutex`, which costs nothing.
+//! `<frame>/wrapped_noop_mutex` (and `channel_wrapped_noop_mutex`) is the same behind
+//! `NoopRawMutex`, which costs nothing.
 //!
 //! Run with `cargo bench --bench glue --features embassy`.
 
@@ -20,7 +30,8 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use embassy_net_driver::{Capabilities, Driver, HardwareAddress, LinkState, RxToken, TxToken};
-use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use embassy_net_driver_channel as channel;
+use embassy_sync::blocking_mutex::raw::{NoopRawMutex, RawMutex};
 use mcast::MacAddr;
 use mcast::filter::{Capabilities as FilterCaps, FilterError, HashScheme, MulticastFilter, Program};
 use mcast::glue::embassy::{McastDriver, McastHandle};
@@ -104,6 +115,42 @@ fn one_frame<D: Driver>(driver: &mut D, cx: &mut Context) -> usize {
     rx.consume(|frame| black_box(frame.len()))
 }
 
+/// The channel's MTU: a whole Ethernet frame, as cyw43 and esp-wifi use.
+const MTU: usize = 1514;
+
+/// A channel driver over buffers that live as long as the benchmark.
+fn channel_driver() -> (channel::Runner<'static, MTU>, channel::Device<'static, MTU>) {
+    let state = Box::leak(Box::new(channel::State::<MTU, 4, 4>::new()));
+    channel::new(state, HardwareAddress::Ethernet(STATION))
+}
+
+/// What a real driver does for one received frame: copies it into a free buffer of the
+/// channel and hands it on.
+fn deliver(runner: &mut channel::Runner<'static, MTU>, frame: &[u8]) {
+    let buf = runner.try_rx_buf().unwrap();
+    buf[..frame.len()].copy_from_slice(frame);
+    runner.rx_done(frame.len());
+}
+
+/// One frame from the chip's side of a channel driver to the stack's, through `driver`.
+fn channel_frame<D: Driver>(
+    runner: &mut channel::Runner<'static, MTU>,
+    driver: &mut D,
+    frame: &[u8],
+    cx: &mut Context,
+) -> usize {
+    deliver(runner, black_box(frame));
+    one_frame(driver, cx)
+}
+
+/// A channel driver wrapped with `handle`.
+fn channel_wrapped<M: RawMutex>(
+    handle: &McastHandle<8, M>,
+) -> (channel::Runner<'static, MTU>, McastDriver<'_, channel::Device<'static, MTU>, Nic, 8, M>) {
+    let (runner, device) = channel_driver();
+    (runner, McastDriver::new(device, Nic, handle).unwrap())
+}
+
 fn receive(c: &mut Criterion) {
     let mut cx = Context::from_waker(Waker::noop());
     let cases = [
@@ -126,6 +173,22 @@ fn receive(c: &mut Criterion) {
         group.bench_function(format!("{name}/wrapped"), |b| b.iter(|| one_frame(&mut wrapped, &mut cx)));
         let mut noop = McastDriver::new(Always { frame: frame_to(dst) }, Nic, &local).unwrap();
         group.bench_function(format!("{name}/wrapped_noop_mutex"), |b| b.iter(|| one_frame(&mut noop, &mut cx)));
+
+        let frame = frame_to(dst);
+        let (mut runner, mut bare) = channel_driver();
+        assert_eq!(channel_frame(&mut runner, &mut bare, &frame, &mut cx), 60);
+        group.bench_function(format!("{name}/channel_bare"), |b| {
+            b.iter(|| channel_frame(&mut runner, &mut bare, &frame, &mut cx))
+        });
+        let (mut runner, mut wrapped) = channel_wrapped(&handle);
+        assert_eq!(channel_frame(&mut runner, &mut wrapped, &frame, &mut cx), expected, "{name}");
+        group.bench_function(format!("{name}/channel_wrapped"), |b| {
+            b.iter(|| channel_frame(&mut runner, &mut wrapped, &frame, &mut cx))
+        });
+        let (mut runner, mut noop) = channel_wrapped(&local);
+        group.bench_function(format!("{name}/channel_wrapped_noop_mutex"), |b| {
+            b.iter(|| channel_frame(&mut runner, &mut noop, &frame, &mut cx))
+        });
     }
     group.finish();
 }

@@ -17,6 +17,7 @@ use crate::filter::{DriverError, MulticastFilter};
 use crate::glue::shared::destination;
 use crate::membership::{Instant, bump};
 use crate::wire::frame::{self, is_igmp};
+use crate::wire::{EtherType, ethernet, ipv4};
 
 /// Frames up to this long are staged on transmit to be checked for IGMP before they
 /// reach the real driver (smoltcp 0.13's IGMP frames are 42 octets).
@@ -257,6 +258,7 @@ impl<D: Driver, F: MulticastFilter, const N: usize, M: RawMutex> Driver for Mcas
     where
         Self: 'a;
 
+    #[inline]
     fn receive(&mut self, cx: &mut Context) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
         let (rx, tx) = self.inner.receive(cx)?;
         let handle = self.handle;
@@ -294,32 +296,64 @@ pub struct RxToken<'a, T, const N: usize, M: RawMutex> {
 }
 
 impl<T: embassy_net_driver::RxToken, const N: usize, M: RawMutex> embassy_net_driver::RxToken for RxToken<'_, T, N, M> {
+    #[inline]
     fn consume<R, G>(self, f: G) -> R
     where
         G: FnOnce(&mut [u8]) -> R,
     {
         let RxToken { inner, handle } = self;
-        inner.consume(|frame| if wanted(handle, frame) { f(frame) } else { f(&mut []) })
+        // One call of `f` (the stack's whole receive path), whatever the verdict.
+        inner.consume(|frame| f(if wanted(handle, frame) { frame } else { &mut [] }))
     }
 }
 
-/// Whether the stack gets a received frame. Only IGMP and IPv4 multicast take the
-/// mutex; unicast, broadcast, ARP and IPv6 pass at the cost of two comparisons.
+/// Whether the stack gets a received frame: the [`common`] frames pass at once,
+/// everything else is [`wanted_rare`]'s.
 #[inline]
 fn wanted<const N: usize, M: RawMutex>(handle: &McastHandle<N, M>, frame: &[u8]) -> bool {
-    if !is_igmp(frame) && !destination(frame).is_some_and(MacAddr::is_ipv4_multicast) {
-        return true;
-    }
-    look(handle, frame)
+    common(frame) || wanted_rare(handle, frame)
 }
 
-/// The part of [`wanted`] behind the mutex, kept out of line so that the common case
-/// stays small wherever it is inlined.
+/// Whether a received frame is one the stack gets without a further look: untagged
+/// IPv4 that is not IGMP, ARP, IPv6 or any other untagged EtherType, at a MAC that is
+/// not an IPv4 group's. Three fields of the first [`HEAD_LEN`] octets decide; `false`
+/// says only that [`wanted_rare`] must look.
+#[inline(always)]
+fn common(frame: &[u8]) -> bool {
+    let Some(head) = frame.first_chunk::<HEAD_LEN>() else { return false };
+    // Each field is one load, compared in the machine's byte order with a constant in
+    // the same order. Untagged IPv4 is IGMP with protocol 2, whatever its destination
+    // (a Wi-Fi access point sends queries to the station's own MAC); no other
+    // EtherType but a tag's carries IGMP.
+    let ethertype = u16::from_ne_bytes([head[12], head[13]]);
+    let no_igmp = if ethertype == u16::from_ne_bytes(EtherType::IPV4.0.to_be_bytes()) {
+        head[HEAD_LEN - 1] != ipv4::PROTOCOL_IGMP
+    } else {
+        !EtherType(u16::from_be(ethertype)).is_vlan_tag()
+    };
+    // An IPv4 group's MAC: 01:00:5e and a clear high bit in the fourth octet.
+    let (dst, _) = head.split_first_chunk::<4>().unwrap_or((&[0; 4], &[]));
+    let dst = u32::from_ne_bytes(*dst);
+    let group = dst & u32::from_ne_bytes([0xff, 0xff, 0xff, 0x80]) == u32::from_ne_bytes([0x01, 0x00, 0x5e, 0x00]);
+    no_igmp && !group
+}
+
+/// Octets [`common`] reads at most: the Ethernet header and an untagged IPv4 header up
+/// to its protocol field.
+const HEAD_LEN: usize = ethernet::HEADER_LEN + ipv4::field::PROTOCOL + 1;
+
+/// [`wanted`] for every frame that is not [`common`]: IGMP, IPv4 multicast, tagged
+/// frames and frames shorter than [`HEAD_LEN`]. Only IGMP and IPv4 multicast take the
+/// mutex. Out of line, so that the common case stays small wherever it is inlined.
 #[inline(never)]
-fn look<const N: usize, M: RawMutex>(handle: &McastHandle<N, M>, frame: &[u8]) -> bool {
+fn wanted_rare<const N: usize, M: RawMutex>(handle: &McastHandle<N, M>, frame: &[u8]) -> bool {
+    let igmp = is_igmp(frame);
+    if !igmp && !destination(frame).is_some_and(MacAddr::is_ipv4_multicast) {
+        return true;
+    }
     // Only the Host needs the time, and only for IGMP: reading the clock is dear on a
     // host (a system call) and not free on a microcontroller.
-    let t = if is_igmp(frame) { now() } else { Instant::ZERO };
+    let t = if igmp { now() } else { Instant::ZERO };
     handle.with(|s| s.receive(t, frame))
 }
 
@@ -397,4 +431,80 @@ fn learn<const N: usize, M: RawMutex>(handle: &McastHandle<N, M>, known: &mut Kn
         }
     }
     handle.with(|s| s.stack_frame(now(), seen));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What [`wanted_rare`] passes without the mutex: no IGMP, no IPv4 group's MAC.
+    fn passes_without_a_look(frame: &[u8]) -> bool {
+        !is_igmp(frame) && !destination(frame).is_some_and(MacAddr::is_ipv4_multicast)
+    }
+
+    /// A frame to `dst`, behind `tags`, with `ethertype` and, for IPv4, `protocol`.
+    fn frame_of(dst: [u8; 6], tags: &[u16], ethertype: u16, protocol: u8) -> ([u8; 64], usize) {
+        let mut f = [0u8; 64];
+        f[..6].copy_from_slice(&dst);
+        f[6..12].copy_from_slice(&[0x02, 0, 0, 0, 0, 9]);
+        let mut at = 12;
+        for &tpid in tags {
+            f[at..at + 2].copy_from_slice(&tpid.to_be_bytes());
+            f[at + 2..at + 4].copy_from_slice(&[0, 5]);
+            at += 4;
+        }
+        f[at..at + 2].copy_from_slice(&ethertype.to_be_bytes());
+        f[at + 2] = 0x45;
+        f[at + 2 + 9] = protocol;
+        (f, at + 2 + 20)
+    }
+
+    #[test]
+    fn the_common_case_passes_only_frames_the_full_look_passes() {
+        let dsts = [
+            [0x02, 0, 0, 0, 0, 2],
+            [0xff; 6],
+            [0x01, 0x00, 0x5e, 0x01, 0x02, 0x03],
+            [0x01, 0x00, 0x5e, 0x7f, 0xff, 0xff],
+            [0x01, 0x00, 0x5e, 0x80, 0x00, 0x01],
+            [0x01, 0x00, 0x5f, 0x01, 0x02, 0x03],
+            [0x33, 0x33, 0, 0, 0, 1],
+        ];
+        let tags: [&[u16]; 5] = [&[], &[0x8100], &[0x88a8, 0x8100], &[0x9100], &[0x8100, 0x8100, 0x8100]];
+        let ethertypes = [0x0800, 0x0806, 0x86dd, 0x8100, 0x88a8, 0x9100, 0x1234, 0x0000];
+        let mut common_seen = 0;
+        for dst in dsts {
+            for tags in tags {
+                for ethertype in ethertypes {
+                    for protocol in [2, 17, 0] {
+                        let (f, len) = frame_of(dst, tags, ethertype, protocol);
+                        for end in [0, 6, 13, 14, 23, 24, 25, len, 64] {
+                            let frame = &f[..end];
+                            if common(frame) {
+                                common_seen += 1;
+                                assert!(passes_without_a_look(frame), "{frame:02x?}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(common_seen > 0);
+    }
+
+    #[test]
+    fn untagged_unicast_arp_and_ipv6_are_common_igmp_and_groups_are_not() {
+        const STATION: [u8; 6] = [0x02, 0, 0, 0, 0, 2];
+        let is_common = |dst, tags: &[u16], ethertype, protocol| {
+            let (f, len) = frame_of(dst, tags, ethertype, protocol);
+            common(&f[..len])
+        };
+        assert!(is_common(STATION, &[], 0x0800, 17), "IPv4 UDP");
+        assert!(is_common([0xff; 6], &[], 0x0806, 0), "ARP");
+        assert!(is_common([0x33, 0x33, 0, 0, 0, 1], &[], 0x86dd, 0), "IPv6");
+        assert!(!is_common(STATION, &[], 0x0800, 2), "IGMP at the station's MAC");
+        assert!(!is_common(STATION, &[0x8100], 0x0800, 17), "tagged");
+        assert!(!is_common([0x01, 0x00, 0x5e, 0x01, 0x02, 0x03], &[], 0x0800, 17), "an IPv4 group");
+        assert!(!common(&[0u8; HEAD_LEN - 1]), "short");
+    }
 }
