@@ -129,6 +129,40 @@ pub(super) fn leave_source(socket: &Socket, group: Ipv4Addr, source: Ipv4Addr, i
     source_membership(socket, false, group, source, interface)
 }
 
+/// Binds a packet socket to interface `ifindex` for EtherType `protocol` and puts the
+/// interface in all-multicast mode for as long as the socket lives, so that IGMP for
+/// groups this host did not join arrives too.
+fn bind_all_multicast(socket: &Socket, ifindex: libc::c_int, protocol: u16) -> io::Result<()> {
+    let sll = libc::sockaddr_ll {
+        sll_family: libc::AF_PACKET as libc::c_ushort,
+        sll_protocol: protocol.to_be(),
+        sll_ifindex: ifindex,
+        sll_hatype: 0,
+        sll_pkttype: 0,
+        sll_halen: 0,
+        sll_addr: [0; 8],
+    };
+    // SAFETY: `sll` is a live sockaddr_ll and its size is passed with it; bind only reads it.
+    #[allow(unsafe_code)]
+    let rc = unsafe {
+        libc::bind(
+            socket.as_raw_fd(),
+            (&raw const sll).cast::<libc::sockaddr>(),
+            size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mreq = libc::packet_mreq {
+        mr_ifindex: ifindex,
+        mr_type: libc::PACKET_MR_ALLMULTI as libc::c_ushort,
+        mr_alen: 0,
+        mr_address: [0; 8],
+    };
+    setsockopt(socket.as_raw_fd(), libc::SOL_PACKET, libc::PACKET_ADD_MEMBERSHIP, &mreq)
+}
+
 fn setsockopt<T>(fd: RawFd, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
     let len = libc::socklen_t::try_from(size_of::<T>()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
     // SAFETY: `value` points to a live `T` of `len` bytes that the kernel only reads.
@@ -234,35 +268,7 @@ impl IgmpMonitor {
             }
         })?;
         let ifindex = libc::c_int::try_from(index).map_err(|_| Error::new(ErrorKind::NoSuchInterface, context()))?;
-        let sll = libc::sockaddr_ll {
-            sll_family: libc::AF_PACKET as libc::c_ushort,
-            sll_protocol: (libc::ETH_P_ALL as u16).to_be(),
-            sll_ifindex: ifindex,
-            sll_hatype: 0,
-            sll_pkttype: 0,
-            sll_halen: 0,
-            sll_addr: [0; 8],
-        };
-        // SAFETY: `sll` is a live sockaddr_ll and its size is passed with it; bind only reads it.
-        #[allow(unsafe_code)]
-        let rc = unsafe {
-            libc::bind(
-                socket.as_raw_fd(),
-                (&raw const sll).cast::<libc::sockaddr>(),
-                size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(Error::os(context(), io::Error::last_os_error()));
-        }
-        let mreq = libc::packet_mreq {
-            mr_ifindex: ifindex,
-            mr_type: libc::PACKET_MR_ALLMULTI as libc::c_ushort,
-            mr_alen: 0,
-            mr_address: [0; 8],
-        };
-        setsockopt(socket.as_raw_fd(), libc::SOL_PACKET, libc::PACKET_ADD_MEMBERSHIP, &mreq)
-            .map_err(|e| Error::os(context(), e))?;
+        bind_all_multicast(&socket, ifindex, libc::ETH_P_ALL as u16).map_err(|e| Error::os(context(), e))?;
         Ok(IgmpMonitor { socket, interface: interface.into(), index })
     }
 

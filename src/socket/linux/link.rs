@@ -21,7 +21,7 @@ use std::string::String;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use super::{Captured, Direction, recv_from_packet, setsockopt};
+use super::{Captured, Direction, bind_all_multicast, recv_from_packet, setsockopt};
 use crate::addr::MacAddr;
 use crate::socket::{Error, ErrorKind, Result};
 use crate::wire::{FrameRepr, ethernet, ipv4};
@@ -77,35 +77,7 @@ impl IgmpSocket {
         let program = libc::sock_fprog { len: filter.len() as u16, filter: filter.as_ptr().cast_mut() };
         setsockopt(socket.as_raw_fd(), libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &program)
             .map_err(|e| Error::os(context(), e))?;
-        let sll = libc::sockaddr_ll {
-            sll_family: libc::AF_PACKET as libc::c_ushort,
-            sll_protocol: (libc::ETH_P_IP as u16).to_be(),
-            sll_ifindex: ifindex,
-            sll_hatype: 0,
-            sll_pkttype: 0,
-            sll_halen: 0,
-            sll_addr: [0; 8],
-        };
-        // SAFETY: `sll` is a live sockaddr_ll and its size is passed with it; bind only reads it.
-        #[allow(unsafe_code)]
-        let rc = unsafe {
-            libc::bind(
-                socket.as_raw_fd(),
-                (&raw const sll).cast::<libc::sockaddr>(),
-                size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(Error::os(context(), io::Error::last_os_error()));
-        }
-        let mreq = libc::packet_mreq {
-            mr_ifindex: ifindex,
-            mr_type: libc::PACKET_MR_ALLMULTI as libc::c_ushort,
-            mr_alen: 0,
-            mr_address: [0; 8],
-        };
-        setsockopt(socket.as_raw_fd(), libc::SOL_PACKET, libc::PACKET_ADD_MEMBERSHIP, &mreq)
-            .map_err(|e| Error::os(context(), e))?;
+        bind_all_multicast(&socket, ifindex, libc::ETH_P_IP as u16).map_err(|e| Error::os(context(), e))?;
         Ok(IgmpSocket { socket, interface: interface.into(), index })
     }
 
