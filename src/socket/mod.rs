@@ -67,6 +67,8 @@ pub mod linux;
 #[cfg(target_os = "linux")]
 use linux as sys;
 
+pub mod probe;
+pub mod sequence;
 #[cfg(windows)]
 pub mod windows;
 #[cfg(windows)]
@@ -86,6 +88,18 @@ pub enum Interface {
 }
 
 impl Interface {
+    /// What a user names an interface by: `default`, an IPv4 address, an index, or
+    /// an interface name (`eth0`; on Windows the adapter's alias, e.g. `Ethernet 2`),
+    /// which is looked up now and becomes [`Interface::Index`].
+    ///
+    /// A name the system does not know is [`ErrorKind::NoSuchInterface`].
+    pub fn lookup(s: &str) -> Result<Interface> {
+        match s.parse() {
+            Ok(interface) => Ok(interface),
+            Err(_) => interface_index(s).map(Interface::Index),
+        }
+    }
+
     fn to_socket2(self) -> InterfaceIndexOrAddress {
         match self {
             Interface::Default => InterfaceIndexOrAddress::Address(Ipv4Addr::UNSPECIFIED),
@@ -610,6 +624,17 @@ mod tests {
         assert_eq!("7".parse(), Ok(Interface::Index(7)));
         assert_eq!("eth0".parse::<Interface>(), Err(ErrorKind::InvalidInput));
         assert_eq!(Interface::Index(3).to_string(), "index 3");
+    }
+
+    #[test]
+    fn interfaces_are_looked_up_by_name_and_unknown_names_say_so() {
+        assert_eq!(Interface::lookup("10.0.0.1").unwrap(), Interface::Addr(Ipv4Addr::new(10, 0, 0, 1)));
+        assert_eq!(Interface::lookup("default").unwrap(), Interface::Default);
+        let e = Interface::lookup("no-such-if0").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NoSuchInterface);
+        assert!(e.to_string().starts_with("interface \"no-such-if0\": no such interface"), "{e}");
+        #[cfg(target_os = "linux")]
+        assert_eq!(Interface::lookup("lo").unwrap(), Interface::Index(1));
     }
 
     #[test]
