@@ -303,37 +303,158 @@ fn decode_reads_pcap_files() {
     assert_eq!(o.status.code(), Some(1), "a missing file is an OS error");
 }
 
-#[test]
-fn send_and_recv_on_loopback() {
-    let port = "47123";
-    let mut recv = Command::new(MCAST)
-        .args(["recv", &format!("239.77.1.1:{port}"), "--interface", "127.0.0.1", "--count", "2", "--timeout", "10"])
-        .arg("--json")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait until it has joined: it says so on standard error.
+/// Starts `mcast recv ARGS`, returning once it has joined (its first line on standard
+/// error says so), with that line.
+fn spawn_recv(args: &[&str]) -> (std::process::Child, String) {
+    let mut recv =
+        Command::new(MCAST).arg("recv").args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut err = std::io::BufReader::new(recv.stderr.take().unwrap());
     let mut first = String::new();
     err.read_line(&mut first).unwrap();
-    assert_eq!(first, format!("listening on 239.77.1.1:{port} (interface 127.0.0.1, loop on)\n"));
-    let send = mcast(&["send", &format!("239.77.1.1:{port}"), "-i", "127.0.0.1", "-n", "2", "--interval", "50"]);
+    // Keep draining standard error so that the receiver never blocks on it.
+    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    (recv, first)
+}
+
+/// The stream id in `text` after `key` (8 hex digits), the part that differs per run.
+fn stream_of(text: &str, key: &str) -> String {
+    let at = text.find(key).unwrap_or_else(|| panic!("no {key:?} in {text}")) + key.len();
+    let id = &text[at..at + 8];
+    assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{id} in {text}");
+    id.to_string()
+}
+
+#[test]
+fn send_and_recv_count_every_group_on_loopback() {
+    let port = "47123";
+    let (recv, first) = spawn_recv(&[
+        &format!("239.77.1.1+2:{port}"),
+        "--interface",
+        "127.0.0.1",
+        "--count",
+        "4",
+        "--timeout",
+        "10",
+        "--json",
+    ]);
+    assert_eq!(first, format!("listening on 239.77.1.1:{port}, 239.77.1.2:{port} (interface 127.0.0.1, loop on)\n"));
+    let send = mcast(&["send", &format!("239.77.1.1+2:{port}"), "-i", "127.0.0.1", "-n", "2", "--interval", "50"]);
     assert_eq!(send.status.code(), Some(0), "{}", stderr(&send));
-    assert_eq!(
-        stdout(&send),
-        format!("sent 7 octets to 239.77.1.1:{port} (ttl 1, interface 127.0.0.1, loop on)\n").repeat(2)
-    );
+    let sent = stdout(&send);
+    let stream = stream_of(&sent, "(stream ");
+    let line = |g: u8, seq: u8| {
+        format!(
+            "sent 32 octets to 239.77.1.{g}:{port} (stream {stream} seq {seq}) (ttl 1, interface 127.0.0.1, loop on)\n"
+        )
+    };
+    assert_eq!(sent, [line(1, 1), line(2, 1), line(1, 2), line(2, 2)].concat());
+    assert!(stderr(&send).starts_with("sent 4 datagrams (128 octets) to 2 group(s) over 0.0"), "{}", stderr(&send));
+
     let out = recv.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 2, "{text}");
-    for (i, line) in lines.iter().enumerate() {
-        assert!(line.starts_with(&format!("{{\"seq\":{},\"from\":\"127.0.0.1:", i + 1)), "{line}");
-        let interface = if cfg!(target_os = "linux") { "\"1\"" } else { "\"" };
-        assert!(line.contains(&format!("\"to\":\"239.77.1.1\",\"interface\":{interface}")), "{line}");
-        assert!(line.ends_with(&format!("\"len\":7,\"text\":\"mcast {}\"}}", i + 1)), "{line}");
+    assert_eq!(lines.len(), 6, "{text}");
+    for (i, line) in lines[..4].iter().enumerate() {
+        assert!(line.starts_with(&format!("{{\"kind\":\"datagram\",\"n\":{},\"from\":\"127.0.0.1:", i + 1)), "{line}");
+        let interface = if cfg!(target_os = "linux") { "\"1\"" } else { "null" };
+        let group = 1 + i % 2;
+        let seq = 1 + i / 2;
+        assert!(
+            line.contains(&format!(
+                "\"to\":\"239.77.1.{group}\",\"interface\":{interface},\"len\":32,\"probe\":{{\"stream\":\"{stream}\",\"seq\":{seq},\"ttl\":1,\"delay_ms\":"
+            )),
+            "{line}"
+        );
+        assert!(line.ends_with("},\"text\":\"\"}"), "{line}");
+    }
+    for (line, group) in lines[4..].iter().zip([1, 2]) {
+        assert!(
+            line.starts_with(&format!("{{\"kind\":\"summary\",\"group\":\"239.77.1.{group}\",\"sender\":\"127.0.0.1:")),
+            "{line}"
+        );
+        assert!(line.contains(&format!("\"stream\":\"{stream}\",\"received\":2,\"octets\":64,\"rate\":")), "{line}");
+        assert!(
+            line.contains(
+                ",\"expected\":2,\"lost\":0,\"duplicated\":0,\"reordered\":0,\"late\":0,\"delay_ms\":{\"min\":"
+            ),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn raw_datagrams_are_printed_as_text_and_counted_without_a_sequence() {
+    let port = "47126";
+    let (recv, _) = spawn_recv(&[&format!("239.77.1.4:{port}"), "-i", "127.0.0.1", "-n", "2", "--timeout", "10"]);
+    let send = mcast(&[
+        "send",
+        &format!("239.77.1.4:{port}"),
+        "-i",
+        "127.0.0.1",
+        "-n",
+        "2",
+        "--interval",
+        "20",
+        "--raw",
+        "--message",
+        "hello",
+        "--quiet",
+    ]);
+    assert_eq!(send.status.code(), Some(0), "{}", stderr(&send));
+    assert_eq!(stdout(&send), "", "--quiet prints only the summary, on standard error");
+    let out = recv.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    for line in &lines[..2] {
+        assert!(line.starts_with("from 127.0.0.1:") && line.contains(&format!(" to 239.77.1.4")), "{line}");
+        assert!(line.ends_with(": 5 octets: hello"), "{line}");
+    }
+    assert_eq!(
+        lines[2],
+        "group            sender                 stream      received      lost   dup  reord  late    rate/s  delay ms min/avg/max/sd"
+    );
+    assert!(lines[3].starts_with("239.77.1.4       127.0.0.1:"), "{}", lines[3]);
+    assert!(lines[3].contains(" -                  2             -     -      -     -  "), "{}", lines[3]);
+}
+
+#[test]
+fn interfaces_are_taken_by_name_and_an_unknown_name_is_one_line() {
+    let o = mcast(&["send", "239.77.1.5:47127", "-i", "no-such-if0"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.starts_with("mcast: no interface is named \"no-such-if0\""), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let o = mcast(&["recv", "239.77.1.5:47127", "-i", "no-such-if0", "--timeout", "0.1"]);
+    assert_eq!((o.status.code(), stderr(&o)), (Some(1), err));
+    #[cfg(target_os = "linux")]
+    {
+        let o = mcast(&["recv", "239.77.1.5:47127", "-i", "lo", "--timeout", "0.2"]);
+        assert_eq!(o.status.code(), Some(4));
+        assert!(
+            stderr(&o).starts_with("listening on 239.77.1.5:47127 (interface lo (index 1), loop on)\n"),
+            "{}",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn bad_targets_and_options_are_usage_errors() {
+    for (args, message) in [
+        (&["send", "239.1.2.3+0:5000"][..], "239.1.2.3+0:5000: a range holds 1 to 4096 groups"),
+        (
+            &["recv", "239.1.2.3:5000", "239.1.2.4:5001"][..],
+            "239.1.2.3:5000 and 239.1.2.4:5001: every group must be on the same UDP port (one socket)",
+        ),
+        (&["send", "239.1.2.3:5000", "--rate", "0"][..], "--rate 0: not a rate"),
+        (&["send", "239.1.2.3:5000", "--size", "31"][..], "--size 31: the header alone takes 32 octets"),
+        (&["send", "239.1.2.3:5000", "--duration=-1"][..], "--duration -1: not a duration"),
+    ] {
+        let o = mcast(args);
+        assert_eq!((o.status.code(), stderr(&o)), (Some(2), format!("mcast: {message}\n")), "{args:?}");
     }
 }
 
@@ -357,7 +478,7 @@ fn send_reports_os_errors_with_exit_1() {
     assert!(stderr(&o).starts_with("mcast: set outgoing interface 203.0.113.77: "), "{}", stderr(&o));
     let o = mcast(&["send", "10.0.0.1:47125"]);
     assert_eq!(o.status.code(), Some(2));
-    assert_eq!(stderr(&o), "mcast: 10.0.0.1: not an IPv4 multicast address (224.0.0.0/4)\n");
+    assert_eq!(stderr(&o), "mcast: 10.0.0.1:47125: 10.0.0.1: not an IPv4 multicast address (224.0.0.0/4)\n");
 }
 
 #[test]
@@ -400,11 +521,24 @@ fn help_explains_every_option_and_the_exit_codes() {
     assert!(help.contains("4  timed out"), "{help}");
     let o = mcast(&["recv", "--help"]);
     let help = stdout(&o);
-    for option in ["--interface", "--source", "--loop", "--count", "--timeout", "--json"] {
+    for option in ["--interface", "--source", "--loop", "--count", "--timeout", "--quiet", "--json"] {
         assert!(help.contains(option), "{option} in {help}");
     }
     let o = mcast(&["send", "--help"]);
-    for option in ["--ttl", "--interface", "--loop", "--count", "--interval", "--json", "[MESSAGE]"] {
+    for option in [
+        "--ttl",
+        "--interface",
+        "--loop",
+        "--count",
+        "--duration",
+        "--rate",
+        "--interval",
+        "--size",
+        "--message",
+        "--raw",
+        "--quiet",
+        "--json",
+    ] {
         assert!(stdout(&o).contains(option), "{option}");
     }
 }

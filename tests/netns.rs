@@ -46,7 +46,21 @@ fn loopback_on_and_off_between_two_namespaces() {
     let send = |lp: &str| {
         let out = lab.mcast(
             &a,
-            &["send", "239.1.2.3:5000", "-i", "10.99.0.1", "--loop", lp, "-n", "4", "--interval", "100", lp],
+            &[
+                "send",
+                "239.1.2.3:5000",
+                "-i",
+                "10.99.0.1",
+                "--loop",
+                lp,
+                "-n",
+                "4",
+                "--interval",
+                "100",
+                "--raw",
+                "--message",
+                lp,
+            ],
         );
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     };

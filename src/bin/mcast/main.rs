@@ -9,10 +9,14 @@ mod codec;
 mod json;
 mod net;
 mod querier;
+mod recv;
+mod send;
 mod sim;
+mod tally;
+mod targets;
 
 use std::io::Write as _;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -71,56 +75,14 @@ enum Command {
         #[command(flatten)]
         output: Output,
     },
-    /// Send multicast datagrams (a sender need not join the group)
-    Send {
-        /// Destination group and UDP port, e.g. 239.1.2.3:5000
-        to: SocketAddrV4,
-        /// IP time-to-live of the datagrams: 1 stays on the link
-        #[arg(long, default_value_t = 1)]
-        ttl: u8,
-        /// Outgoing interface: its IPv4 address or its index ("default" lets the route
-        /// decide)
-        #[arg(long, short, value_name = "IP|INDEX", default_value = "default", value_parser = parse_interface)]
-        interface: Interface,
-        /// Local copies: whether receivers on this host get the datagrams
-        #[arg(long = "loop", value_enum, default_value_t = OnOff::On)]
-        loopback: OnOff,
-        /// How many datagrams to send
-        #[arg(long, short = 'n', default_value_t = 1)]
-        count: u64,
-        /// Milliseconds between datagrams
-        #[arg(long, default_value_t = 1000, value_name = "MS")]
-        interval: u64,
-        /// The payload (default: "mcast N", N counting from 1)
-        message: Option<String>,
-        #[command(flatten)]
-        output: Output,
-    },
-    /// Join a group and print the datagrams that arrive, with sender and destination
-    /// (a receiver must join, on the interface the traffic arrives on)
-    Recv {
-        /// Group and UDP port to receive on, e.g. 239.1.2.3:5000 (the socket binds
-        /// 0.0.0.0:PORT)
-        on: SocketAddrV4,
-        /// Interface to join on: its IPv4 address or its index ("default" lets the route
-        /// decide)
-        #[arg(long, short, value_name = "IP|INDEX", default_value = "default", value_parser = parse_interface)]
-        interface: Interface,
-        /// Join for this source only (source-specific multicast)
-        #[arg(long, value_name = "IP")]
-        source: Option<Ipv4Addr>,
-        /// Local copies: whether datagrams sent from this host are received
-        #[arg(long = "loop", value_enum, default_value_t = OnOff::On)]
-        loopback: OnOff,
-        /// Stop after this many datagrams
-        #[arg(long, short = 'n')]
-        count: Option<u64>,
-        /// Stop after this many seconds (exit 4 if fewer than --count arrived)
-        #[arg(long, value_name = "S")]
-        timeout: Option<f64>,
-        #[command(flatten)]
-        output: Output,
-    },
+    /// Send numbered datagrams to one or more groups at a steady rate (a sender need not
+    /// join the group); each carries a 32-octet header (stream, sequence number, send
+    /// time) that `mcast recv` counts loss, duplicates, reordering and delay with
+    Send(send::SendArgs),
+    /// Join groups and count what arrives, per group, sender and stream: received, lost,
+    /// duplicated, reordered, rate and delay spread (a receiver must join, on the
+    /// interface the traffic arrives on)
+    Recv(recv::RecvArgs),
     /// Print the IGMP frames on a link as they pass, decoded (Linux, needs CAP_NET_RAW)
     Watch {
         /// Interface name, e.g. eth0
@@ -211,13 +173,13 @@ struct QuerierArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum OnOff {
+pub enum OnOff {
     On,
     Off,
 }
 
 #[derive(Debug, Args)]
-struct Output {
+pub struct Output {
     /// Print one JSON object per line instead of text
     #[arg(long)]
     json: bool,
@@ -299,8 +261,39 @@ fn parse_record(s: &str) -> Result<Record, String> {
     codec::parse_record(s)
 }
 
-fn parse_interface(s: &str) -> Result<Interface, String> {
-    s.parse().map_err(|_| format!("{s:?} is neither an IPv4 address nor an interface index"))
+/// The interface a user named: a name, an address, an index or `default`. An unknown
+/// name is an OS error (exit 1) that lists the names there are.
+pub fn interface(s: &str) -> Result<Interface, Failure> {
+    Interface::lookup(s).map_err(|e| match e.kind() {
+        mcast::socket::ErrorKind::NoSuchInterface => {
+            let names = interface_names();
+            let known = if names.is_empty() { String::new() } else { format!(" (there are: {})", names.join(", ")) };
+            Failure::error(format!("no interface is named {s:?}{known}"))
+        }
+        _ => os(e),
+    })
+}
+
+/// How messages name an interface: as the user wrote it, with its index for a name.
+pub fn interface_label(text: &str, interface: Interface) -> String {
+    match interface {
+        Interface::Index(i) if text.parse::<u32>().is_err() => format!("{text} (index {i})"),
+        other => other.to_string(),
+    }
+}
+
+/// The system's interface names, where they can be listed (Linux: /sys/class/net).
+fn interface_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir("/sys/class/net")
+        .map(|d| d.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// An error of the socket adapter: exit 1.
+pub fn os(e: mcast::socket::Error) -> Failure {
+    Failure::error(e.to_string())
 }
 
 /// Where a subcommand prints: text or JSON lines on standard output.
@@ -355,8 +348,9 @@ impl Failure {
     }
 }
 
-fn seconds(s: Option<f64>) -> Result<Option<Duration>, Failure> {
-    s.map(|s| Duration::try_from_secs_f64(s).map_err(|_| Failure::usage(format!("--timeout {s}: not a duration"))))
+/// An option in seconds, e.g. `--timeout`.
+pub fn seconds(option: &str, s: Option<f64>) -> Result<Option<Duration>, Failure> {
+    s.map(|s| Duration::try_from_secs_f64(s).map_err(|_| Failure::usage(format!("{option} {s}: not a duration"))))
         .transpose()
 }
 
@@ -376,21 +370,16 @@ fn run(command: Command) -> Result<(), Failure> {
             codec::encode(&mut out(&from.output), &what, from.src, from.src_mac)
         }
         Command::Decode { hex, pcap, output } => codec::decode(&mut out(&output), &hex, pcap.as_deref()),
-        Command::Send { to, ttl, interface, loopback, count, interval, message, output } => net::send(
-            &mut out(&output),
-            to,
-            ttl,
-            interface,
-            loopback == OnOff::On,
-            count,
-            Duration::from_millis(interval),
-            message.as_deref(),
-        ),
-        Command::Recv { on, interface, source, loopback, count, timeout, output } => {
-            net::recv(&mut out(&output), on, interface, source, loopback == OnOff::On, count, seconds(timeout)?)
+        Command::Send(a) => {
+            let mut o = out(&a.output);
+            send::run(&mut o, a)
+        }
+        Command::Recv(a) => {
+            let mut o = out(&a.output);
+            recv::run(&mut o, a)
         }
         Command::Watch { interface, count, timeout, output } => {
-            net::watch(&mut out(&output), &interface, count, seconds(timeout)?)
+            net::watch(&mut out(&output), &interface, count, seconds("--timeout", timeout)?)
         }
         Command::Querier(a) => {
             let timers = querier::Timers {
