@@ -384,6 +384,46 @@ fn send_and_recv_count_every_group_on_loopback() {
 }
 
 #[test]
+fn recv_counts_gaps_duplicates_and_reordering_per_sender() {
+    use mcast::socket::probe::{Kind, Probe};
+    let port = 47128;
+    let (recv, _) =
+        spawn_recv(&[&format!("239.77.1.6:{port}"), "-i", "127.0.0.1", "-n", "11", "--timeout", "10", "-q"]);
+    let sockets = [0, 1].map(|_| {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.set_multicast_loop_v4(true).unwrap();
+        s
+    });
+    // Sender 0 skips 6, repeats 5 and sends 3 after 4; sender 1 sends 1 to 3 in order.
+    let plan: [(usize, u64); 11] =
+        [(0, 1), (0, 2), (0, 4), (1, 1), (0, 3), (0, 5), (1, 2), (0, 5), (0, 7), (1, 3), (0, 8)];
+    for (sender, seq) in plan {
+        let mut buf = [0u8; 40];
+        let sent = mcast::socket::probe::wall_clock();
+        Probe { kind: Kind::Data, ttl: 1, stream: 0x5eed_0000 + sender as u32, seq, sent, aux: 0 }
+            .write(&mut buf)
+            .unwrap();
+        sockets[sender].send_to(&buf, ("239.77.1.6", port)).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let out = recv.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "--quiet: the summary only: {text}");
+    let local = |i: usize| sockets[i].local_addr().unwrap().to_string();
+    // Rows sort by sender: the socket with the lower port first.
+    let port_of = |i: usize| sockets[i].local_addr().unwrap().port();
+    let (first, second) = if port_of(0) < port_of(1) { (1, 2) } else { (2, 1) };
+    let row0 = lines[first];
+    let row1 = lines[second];
+    assert!(row0.starts_with(&format!("239.77.1.6       {:<22} 5eed0000 ", local(0))), "{row0}");
+    // 8 received of 1..=8, 6 lost (1 of 8: 12.5%), 5 twice, 3 late.
+    assert!(row0.contains(" 5eed0000           8     1 (12.5%)     1      1     0 "), "{row0}");
+    assert!(row1.contains(" 5eed0001           3      0 (0.0%)     0      0     0 "), "{row1}");
+}
+
+#[test]
 fn raw_datagrams_are_printed_as_text_and_counted_without_a_sequence() {
     let port = "47126";
     let (recv, _) = spawn_recv(&[&format!("239.77.1.4:{port}"), "-i", "127.0.0.1", "-n", "2", "--timeout", "10"]);
@@ -409,7 +449,7 @@ fn raw_datagrams_are_printed_as_text_and_counted_without_a_sequence() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 4, "{text}");
     for line in &lines[..2] {
-        assert!(line.starts_with("from 127.0.0.1:") && line.contains(&format!(" to 239.77.1.4")), "{line}");
+        assert!(line.starts_with("from 127.0.0.1:") && line.contains(" to 239.77.1.4"), "{line}");
         assert!(line.ends_with(": 5 octets: hello"), "{line}");
     }
     assert_eq!(
