@@ -94,15 +94,23 @@ pub fn run(out: &mut Out, a: RecvArgs) -> Result<(), Failure> {
     let mut tally = Tally::default();
     let mut octets = 0u64;
     let mut buf = vec![0u8; 65536];
+    // The read timeout wakes the loop to redraw and to check the deadline. It is set
+    // again only when the deadline is nearer than a whole slice: a system call per
+    // datagram would cost a good part of the receive rate.
+    const SLICE: Duration = Duration::from_millis(250);
+    let mut read_timeout = None;
     while a.count.is_none_or(|c| tally.datagrams() < c) {
         let slice = match deadline {
             Some(d) => match d.checked_duration_since(Instant::now()) {
-                Some(left) if !left.is_zero() => left.min(Duration::from_millis(250)),
+                Some(left) if !left.is_zero() => left.min(SLICE),
                 _ => break,
             },
-            None => Duration::from_millis(250),
+            None => SLICE,
         };
-        socket.set_read_timeout(Some(slice)).map_err(os)?;
+        if read_timeout != Some(slice) && (slice < SLICE || read_timeout.is_none()) {
+            socket.set_read_timeout(Some(slice)).map_err(os)?;
+            read_timeout = Some(slice);
+        }
         let d = match socket.recv(&mut buf) {
             Ok(d) => d,
             Err(e) if e.kind() == ErrorKind::TimedOut => {

@@ -1,0 +1,145 @@
+//! `mcast recv`'s receive path against a bare socket2 receive loop, on the same loopback
+//! traffic: 16 groups, 32-octet probe datagrams.
+//!
+//! Each sample first queues a batch of datagrams in the receiving socket's buffer (not
+//! timed), then times receiving the batch: the bare loop calls `recv_from` and nothing
+//! else; `mcast recv` calls [`MulticastSocket::recv`] (recvmsg with the destination
+//! and interface, the software checks) and counts the datagram per group, sender and
+//! stream, with the two clock reads the tool makes. The ratio of the two times is the
+//! ratio of the datagram rates one core sustains.
+
+use std::hint::black_box;
+use std::mem::MaybeUninit;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use mcast::GroupAddr;
+use mcast::socket::probe::{self, Kind, Probe};
+use mcast::socket::{Interface, MulticastSocket};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+#[allow(dead_code)]
+#[path = "../src/bin/mcast/tally.rs"]
+mod tally;
+
+const GROUPS: u32 = 16;
+/// Datagrams queued per sample: fits the default receive buffer (212 992 octets, each
+/// small datagram costing about 768 of it on loopback).
+const BATCH: u64 = 128;
+const PORT: u16 = 47_811;
+
+fn groups() -> Vec<GroupAddr> {
+    (0..GROUPS).map(|i| GroupAddr::from_ipv4(Ipv4Addr::new(239, 201, 0, 1 + i as u8)).unwrap()).collect()
+}
+
+/// A sender on loopback that queues `n` probe datagrams, round robin over the groups.
+struct Sender {
+    socket: MulticastSocket,
+    groups: Vec<GroupAddr>,
+    seq: u64,
+}
+
+impl Sender {
+    fn new() -> Sender {
+        let mut socket = MulticastSocket::bind(0).unwrap();
+        socket.set_interface(Interface::Addr(Ipv4Addr::LOCALHOST)).unwrap();
+        Sender { socket, groups: groups(), seq: 0 }
+    }
+
+    fn queue(&mut self, n: u64) {
+        let mut buf = [0u8; probe::LEN];
+        for _ in 0..n {
+            self.seq += 1;
+            let p = Probe { kind: Kind::Data, ttl: 1, stream: 1, seq: self.seq, sent: probe::wall_clock(), aux: 0 };
+            p.write(&mut buf);
+            let group = self.groups[(self.seq % u64::from(GROUPS)) as usize];
+            self.socket.send_to(&buf, group, PORT).unwrap();
+        }
+    }
+}
+
+fn bare_receiver() -> Socket {
+    let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+    s.set_reuse_address(true).unwrap();
+    s.bind(&SockAddr::from(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, PORT))).unwrap();
+    for g in groups() {
+        s.join_multicast_v4(&g.into(), &Ipv4Addr::LOCALHOST).unwrap();
+    }
+    s
+}
+
+fn mcast_receiver() -> MulticastSocket {
+    let mut s = MulticastSocket::bind(PORT).unwrap();
+    for g in groups() {
+        s.join(g, Interface::Addr(Ipv4Addr::LOCALHOST)).unwrap();
+    }
+    s
+}
+
+fn recv(c: &mut Criterion) {
+    let mut group = c.benchmark_group("recv_16_groups");
+    group.throughput(criterion::Throughput::Elements(BATCH));
+
+    group.bench_function("bare_socket2", |b| {
+        let socket = bare_receiver();
+        let mut sender = Sender::new();
+        let mut buf = [MaybeUninit::<u8>::uninit(); 2048];
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                sender.queue(BATCH);
+                let start = Instant::now();
+                for _ in 0..BATCH {
+                    black_box(socket.recv_from(&mut buf).unwrap());
+                }
+                total += start.elapsed();
+            }
+            total
+        });
+    });
+
+    group.bench_function("mcast_recv", |b| {
+        let socket = mcast_receiver();
+        let mut sender = Sender::new();
+        let mut buf = [0u8; 2048];
+        let mut tally = tally::Tally::default();
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                sender.queue(BATCH);
+                let start = Instant::now();
+                for _ in 0..BATCH {
+                    let d = socket.recv(&mut buf).unwrap();
+                    let (at, wall) = (Instant::now(), probe::wall_clock());
+                    let to = d.destination.unwrap_or(Ipv4Addr::UNSPECIFIED);
+                    tally.record(to, d.source, &buf[..d.len], at, wall);
+                }
+                total += start.elapsed();
+            }
+            black_box(tally.datagrams());
+            total
+        });
+    });
+    group.bench_function("mcast_socket_only", |b| {
+        let socket = mcast_receiver();
+        let mut sender = Sender::new();
+        let mut buf = [0u8; 2048];
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                sender.queue(BATCH);
+                let start = Instant::now();
+                for _ in 0..BATCH {
+                    black_box(socket.recv(&mut buf).unwrap());
+                }
+                total += start.elapsed();
+            }
+            total
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, recv);
+criterion_main!(benches);
