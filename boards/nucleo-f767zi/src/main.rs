@@ -180,7 +180,8 @@ async fn main(spawner: Spawner) -> ! {
     let mcast_seed = rng.next_u64();
 
     let mac = mac_address();
-    info!("MAC {=[u8]:02x}", mac);
+    let [a, b, c, d, e, f] = mac;
+    info!("MAC {=u8:02x}:{=u8:02x}:{=u8:02x}:{=u8:02x}:{=u8:02x}:{=u8:02x}", a, b, c, d, e, f);
 
     // The pins of the Nucleo-144's RMII (UM1974): REF_CLK PA1, CRS_DV PA7, RXD0 PC4,
     // RXD1 PC5, TXD0 PG13, TXD1 PB13, TX_EN PG11; MDIO PA2, MDC PC1.
