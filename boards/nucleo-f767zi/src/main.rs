@@ -16,6 +16,7 @@
 //!   address, each echo, and the glue's counters whenever they change.
 #![no_std]
 #![no_main]
+#![deny(unsafe_code)]
 
 use core::net::Ipv4Addr;
 
@@ -59,6 +60,7 @@ bind_interrupts!(struct Irqs {
 });
 
 /// The ETH MAC's filter registers, for `drivers::dwmac`: the firmware's only `unsafe`.
+#[allow(unsafe_code)]
 mod eth_mac {
     use mcast::drivers::Registers;
     use mcast::drivers::mmio::Mmio;
