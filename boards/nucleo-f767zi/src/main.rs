@@ -67,7 +67,8 @@ mod eth_mac {
 
     use super::{Nic, SYSCLK_HZ};
 
-    /// The ETH block's base address on the STM32 F4/F7 (RM0410 §2.2.2).
+    /// The ETH block's base address on the STM32 F4/F7 (the reference manuals' memory
+    /// map; embassy-stm32's PAC has the same).
     const ETH_BASE: usize = 0x4002_8000;
     /// MACCR (0x00) up to MACA3LR (0x5C): the filter registers `dwmac` uses (MACFFR
     /// 0x04, MACHTHR 0x08, MACHTLR 0x0C, MACA1HR..MACA3LR 0x48..0x5C) and no DMA
@@ -90,13 +91,14 @@ mod eth_mac {
         /// clock on (`Ethernet::new`), so they answer.
         pub fn new(_nic: &Nic) -> EthMac {
             // SAFETY: 0x4002_8000..0x4002_8060 are the ETH MAC's 32-bit registers on the
-            // STM32F767 (RM0410 §42.8.1), readable and writable with word accesses once
-            // the ETH clock is on, which `Ethernet::new` did. Nothing holds a Rust
-            // reference to them: embassy-stm32 reaches them through its PAC's raw
-            // pointers. The registers written here (the filter, the hash, address filters
-            // 1 to 3) are ones embassy-stm32 writes only in `Ethernet::new`, before this
-            // exists; the ones it keeps using (MACMIIAR/MACMIIDR for the PHY) are never
-            // written here. Both run in the stack's runner task, never at once.
+            // STM32F767 (reference manual RM0410, Ethernet register map), read and
+            // written with word accesses once the ETH clock is on, which
+            // `Ethernet::new` did. Nothing holds a Rust reference to them: embassy-stm32
+            // reaches them through its PAC's raw pointers. Of the registers `dwmac`
+            // writes, embassy-stm32 writes MACFFR only in `Ethernet::new`, before this
+            // exists, and the hash and address filters 1 to 3 never; the ones it keeps
+            // using (MACMIIAR/MACMIIDR, for the PHY) `dwmac` never touches. `dwmac` runs
+            // in the stack's runner task, as the PHY polling does: never both at once.
             EthMac(unsafe { Mmio::new(ETH_BASE, FILTER_REGISTERS_LEN) })
         }
     }
@@ -185,7 +187,7 @@ async fn main(spawner: Spawner) -> ! {
     let [a, b, c, d, e, f] = mac;
     info!("MAC {=u8:02x}:{=u8:02x}:{=u8:02x}:{=u8:02x}:{=u8:02x}:{=u8:02x}", a, b, c, d, e, f);
 
-    // The pins of the Nucleo-144's RMII (UM1974): REF_CLK PA1, CRS_DV PA7, RXD0 PC4,
+    // The pins of the Nucleo-144 boards' RMII (user manual UM1974): REF_CLK PA1, CRS_DV PA7, RXD0 PC4,
     // RXD1 PC5, TXD0 PG13, TXD1 PB13, TX_EN PG11; MDIO PA2, MDC PC1.
     static PACKETS: StaticCell<PacketQueue<4, 4>> = StaticCell::new();
     let nic = Ethernet::new(
