@@ -6,7 +6,7 @@
 //!   made from the chip's unique ID (locally administered, so boards differ).
 //! - Replaces the pass-all-multicast setting embassy-stm32 leaves in MACFFR with the
 //!   groups' MACs in the MAC's perfect filters (and its hash, once those are full): a
-//!   datagram for a group nobody joined never reaches the firmware.
+//!   frame for a MAC of no joined group never reaches the firmware.
 //! - Gets its address by DHCP, and joins 239.1.2.3 at boot, before it has one: the
 //!   report goes out as soon as DHCP gives the address (`McastHandle::follow`).
 //! - Echoes every datagram that arrives for a group on UDP port 5000 back to that group,
@@ -187,8 +187,8 @@ async fn main(spawner: Spawner) -> ! {
     let [a, b, c, d, e, f] = mac;
     info!("MAC {=u8:02x}:{=u8:02x}:{=u8:02x}:{=u8:02x}:{=u8:02x}:{=u8:02x}", a, b, c, d, e, f);
 
-    // The pins of the Nucleo-144 boards' RMII (user manual UM1974): REF_CLK PA1, CRS_DV PA7, RXD0 PC4,
-    // RXD1 PC5, TXD0 PG13, TXD1 PB13, TX_EN PG11; MDIO PA2, MDC PC1.
+    // The pins of the Nucleo-144 boards' RMII (user manual UM1974): REF_CLK PA1, CRS_DV
+    // PA7, RXD0 PC4, RXD1 PC5, TXD0 PG13, TXD1 PB13, TX_EN PG11; MDIO PA2, MDC PC1.
     static PACKETS: StaticCell<PacketQueue<4, 4>> = StaticCell::new();
     let nic = Ethernet::new(
         PACKETS.init(PacketQueue::new()),
@@ -208,8 +208,8 @@ async fn main(spawner: Spawner) -> ! {
     );
 
     // The MAC's filter, programmed on the stack's first poll: from then on only the
-    // station address, broadcast, 224.0.0.1, IPv6's all-nodes MAC and the joined groups
-    // pass it.
+    // station address, broadcast and the MACs of 224.0.0.1, IPv6's all-nodes and the
+    // joined groups pass it.
     let filter = Dwmac::new(EthMac::new(&nic), Layout::Stm32F4);
     static HANDLE: StaticCell<Handle> = StaticCell::new();
     let handle: &'static Handle =
