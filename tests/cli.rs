@@ -423,6 +423,30 @@ fn recv_counts_gaps_duplicates_and_reordering_per_sender() {
     assert!(row1.contains(" 5eed0001           3      0 (0.0%)     0      0     0 "), "{row1}");
 }
 
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_recv_with_its_summary() {
+    let port = "47129";
+    let (recv, _) = spawn_recv(&[&format!("239.77.1.7:{port}"), "-i", "127.0.0.1", "-q"]);
+    let send = mcast(&["send", &format!("239.77.1.7:{port}"), "-i", "127.0.0.1", "-n", "3", "--rate", "100", "-q"]);
+    assert_eq!(send.status.code(), Some(0));
+    std::thread::sleep(Duration::from_millis(100));
+    let kill = Command::new("kill").args(["-INT", &recv.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let out = recv.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "SIGINT after datagrams arrived is a normal end");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.lines().nth(1).unwrap().contains("           3      0 (0.0%)     0      0     0 "), "{text}");
+
+    let (recv, _) = spawn_recv(&["239.77.1.8:47130", "-i", "127.0.0.1"]);
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(Command::new("kill").args(["-INT", &recv.id().to_string()]).status().unwrap().success());
+    let out = recv.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "stopped before anything arrived");
+    assert!(String::from_utf8(out.stdout).unwrap().is_empty());
+}
+
 #[test]
 fn raw_datagrams_are_printed_as_text_and_counted_without_a_sequence() {
     let port = "47126";

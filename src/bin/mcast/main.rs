@@ -6,6 +6,7 @@
 //! `querier` (an IGMP querier daemon for Linux links) and `sim` (the simulated LAN). `--json` prints one JSON object per line.
 
 mod codec;
+mod interrupt;
 mod json;
 mod net;
 mod querier;

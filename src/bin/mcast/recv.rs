@@ -87,10 +87,12 @@ pub fn run(out: &mut Out, a: RecvArgs) -> Result<(), Failure> {
         if loopback { "on" } else { "off" }
     );
 
+    crate::interrupt::catch();
     let live = !out.json && std::io::stdout().is_terminal();
     let mut table = LiveTable::default();
     let mut status = Status::new();
-    let deadline = timeout.map(|t| Instant::now() + t);
+    let started = Instant::now();
+    let deadline = timeout.map(|t| started + t);
     let mut tally = Tally::default();
     let mut octets = 0u64;
     let mut buf = vec![0u8; 65536];
@@ -99,7 +101,12 @@ pub fn run(out: &mut Out, a: RecvArgs) -> Result<(), Failure> {
     // datagram would cost a good part of the receive rate.
     const SLICE: Duration = Duration::from_millis(250);
     let mut read_timeout = None;
+    let mut interrupted = false;
     while a.count.is_none_or(|c| tally.datagrams() < c) {
+        if crate::interrupt::requested() {
+            interrupted = true;
+            break;
+        }
         let slice = match deadline {
             Some(d) => match d.checked_duration_since(Instant::now()) {
                 Some(left) if !left.is_zero() => left.min(SLICE),
@@ -120,6 +127,11 @@ pub fn run(out: &mut Out, a: RecvArgs) -> Result<(), Failure> {
                     status.draw(&format!("{} datagrams, {octets} octets on {what}", tally.datagrams()), true);
                 }
                 continue;
+            }
+            // A signal interrupts a receive with a timeout even with SA_RESTART.
+            Err(_) if crate::interrupt::requested() => {
+                interrupted = true;
+                break;
             }
             Err(e) => return Err(os(e)),
         };
@@ -144,10 +156,14 @@ pub fn run(out: &mut Out, a: RecvArgs) -> Result<(), Failure> {
     status.finish(&format!("{} datagrams, {octets} octets on {what}", tally.datagrams()));
     print_summary(out, &tally);
     let wanted = a.count.unwrap_or(1);
-    if tally.datagrams() < wanted {
+    if tally.datagrams() < wanted && !(interrupted && tally.datagrams() > 0) {
+        let (how, after) = match interrupted {
+            true => ("stopped", started.elapsed()),
+            false => ("timed out", timeout.unwrap_or_default()),
+        };
         return Err(Failure::timeout(format!(
-            "timed out after {:.1} s with {} of {wanted} datagram(s) on {what}",
-            timeout.unwrap_or_default().as_secs_f64(),
+            "{how} after {:.1} s with {} of {wanted} datagram(s) on {what}",
+            after.as_secs_f64(),
             tally.datagrams()
         )));
     }
