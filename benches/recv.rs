@@ -19,7 +19,7 @@ use mcast::socket::probe::{self, Kind, Probe};
 use mcast::socket::{Interface, MulticastSocket};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 #[path = "../src/bin/mcast/tally.rs"]
 mod tally;
 
