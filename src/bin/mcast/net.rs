@@ -4,10 +4,7 @@ use std::io::{IsTerminal, Write as _};
 
 use std::time::{Duration, Instant};
 
-use mcast::socket::ErrorKind;
-
-use crate::json::Object;
-use crate::{Failure, Out, os};
+use crate::{Failure, Out};
 
 /// A live counter line on standard error, drawn only when it is a terminal.
 pub struct Status {
@@ -51,7 +48,11 @@ impl Status {
 /// `mcast watch --interface NAME`.
 #[cfg(target_os = "linux")]
 pub fn watch(out: &mut Out, interface: &str, count: Option<u64>, timeout: Option<Duration>) -> Result<(), Failure> {
+    use mcast::socket::ErrorKind;
     use mcast::socket::linux::{Direction, IgmpMonitor};
+
+    use crate::json::Object;
+    use crate::os;
 
     let monitor = IgmpMonitor::open(interface).map_err(os)?;
     eprintln!("watching IGMP on {interface} (index {})", monitor.index());
