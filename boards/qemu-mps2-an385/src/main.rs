@@ -17,6 +17,7 @@
 #![no_std]
 #![no_main]
 
+mod lan9118;
 mod nic;
 
 use core::fmt::{self, Write as _};
