@@ -8,9 +8,11 @@ This reads the DWARF line tables instead: every instruction of `.text` is looked
 the innermost frame that is not the Rust standard library, compiler-builtins or a
 container crate (heapless, byteorder, managed), those being helpers of whoever called
 them. That frame's file decides the owner: a module of mcast (`src/membership`, ...),
-the board's own code, or the crate it comes from (smoltcp, cortex-m, ...).
+the boards' own code (by file name: `main.rs`, `nic.rs`, the shared `lan9118.rs`), or
+the crate it comes from (smoltcp, embassy-net, cortex-m, ...).
 
-Usage: attribute.py ELF [ELF ...]   (from measure.sh's builds: target/measure/*.elf)
+Usage: attribute.py ELF [ELF ...]   (from a measure.sh's builds: target/measure/*.elf;
+both QEMU boards' measure.sh run it)
 Needs GNU binutils for Arm (objdump, addr2line) or their LLVM equivalents.
 """
 
@@ -23,7 +25,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MCAST_SRC = os.path.normpath(os.path.join(HERE, "..", "..", "src")) + os.sep
-BOARD_SRC = os.path.join(HERE, "src") + os.sep
+BOARDS = os.path.normpath(os.path.join(HERE, "..")) + os.sep
+BOARD_SRC = os.sep + "src" + os.sep
 HELPERS = ("/library/core/", "/library/alloc/", "compiler-builtins", "compiler_builtins",
            "/heapless-", "/byteorder-", "/managed-")
 
@@ -45,8 +48,8 @@ def owner(location):
     if path.startswith(MCAST_SRC):
         rest = path[len(MCAST_SRC):]
         return "mcast " + (rest.split(os.sep)[0] if os.sep in rest else rest[:-3])
-    if path.startswith(BOARD_SRC):
-        return "board " + path[len(BOARD_SRC):]
+    if path.startswith(BOARDS) and BOARD_SRC in path:
+        return "board " + path.rsplit(BOARD_SRC, 1)[1]
     crate = re.search(r"/registry/src/[^/]+/([^/]+)/", path)
     if crate:
         return re.sub(r"-[0-9][0-9.]*$", "", crate.group(1))

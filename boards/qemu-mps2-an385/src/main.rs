@@ -8,7 +8,9 @@
 //!   that group, port 5000, with TTL 1.
 //! - Takes commands as UDP datagrams to port 7000 and answers each to its sender:
 //!   `join <group>`, `leave <group>`, `groups`, `stats` (the counters as `key=value`
-//!   pairs), `exit <status>` (0: success, else failure: QEMU exits with it).
+//!   pairs), `address <a.b.c.d/len>` or `address none` (sets or removes the interface's
+//!   address, once the answer is out), `exit <status>` (0: success, else failure: QEMU
+//!   exits with it).
 //! - Logs through semihosting.
 //!
 //! Built without the `glue` feature, the same application runs on smoltcp's own IGMP
@@ -17,6 +19,7 @@
 #![no_std]
 #![no_main]
 
+mod lan9118;
 mod nic;
 
 use core::fmt::{self, Write as _};
@@ -235,6 +238,8 @@ impl fmt::Write for Reply {
 /// What a command asks the main loop to do after answering.
 enum After {
     Continue,
+    /// Set the interface's address (`None`: remove it).
+    Address(Option<IpCidr>),
     Exit(bool),
 }
 
@@ -291,6 +296,15 @@ impl App<'_> {
             ("groups", _) => {
                 let _ = membership::write_groups(&self.device, &self.iface, reply);
             }
+            ("address", _) => match arg.map(parse_address) {
+                Some(Some(address)) => {
+                    let _ = reply.write_str("ok");
+                    return After::Address(address);
+                }
+                _ => {
+                    let _ = reply.write_str("err usage: address <a.b.c.d/len>|none");
+                }
+            },
             ("exit", _) => {
                 let success = arg == Some("0");
                 let _ = reply.write_str("bye");
@@ -320,26 +334,52 @@ impl App<'_> {
         }
     }
 
-    /// Runs every command received; returns the exit status asked for, if any.
-    fn commands(&mut self, now: Instant) -> Option<bool> {
+    /// Runs every command received; returns what the last one that asks for more than
+    /// its answer asks for.
+    fn commands(&mut self, now: Instant) -> After {
         let mut buf = [0u8; 128];
-        let mut exit = None;
+        let mut after = After::Continue;
         loop {
             let socket = self.sockets.get_mut::<udp::Socket>(self.command);
             let (len, from) = match socket.recv_slice(&mut buf) {
                 Ok((len, meta)) => (len, meta.endpoint),
-                Err(_) => return exit,
+                Err(_) => return after,
             };
             let text = core::str::from_utf8(&buf[..len]).unwrap_or("").trim();
             hprintln!("command from {}: {}", from, text);
             let mut reply = Reply::new();
-            if let After::Exit(success) = self.command(now, text, &mut reply) {
-                exit = Some(success);
+            match self.command(now, text, &mut reply) {
+                After::Continue => {}
+                other => after = other,
             }
             let socket = self.sockets.get_mut::<udp::Socket>(self.command);
             let _ = socket.send_slice(reply.as_bytes(), from);
         }
     }
+
+    /// Polls until the command socket's answers are out (an ARP exchange may come
+    /// first), for at most 500 ms.
+    fn flush_answers(&mut self, clock: &mut Clock) {
+        let deadline = clock.now() + smoltcp::time::Duration::from_millis(500);
+        loop {
+            let now = clock.now();
+            self.poll(now);
+            if self.sockets.get::<udp::Socket>(self.command).send_queue() == 0 || now > deadline {
+                return;
+            }
+        }
+    }
+}
+
+/// An `address` command's argument: `none`, or an IPv4 address and prefix length.
+fn parse_address(arg: &str) -> Option<Option<IpCidr>> {
+    if arg == "none" {
+        return Some(None);
+    }
+    let (address, len) = arg.split_once('/')?;
+    let address = address.parse::<Ipv4Addr>().ok()?;
+    let len = len.parse::<u8>().ok().filter(|l| *l <= 32)?;
+    Some(Some(IpCidr::new(IpAddress::Ipv4(address), len)))
 }
 
 #[exception]
@@ -416,19 +456,28 @@ fn main() -> ! {
         let now = clock.now();
         app.poll(now);
         app.echo();
-        if let Some(success) = app.commands(now) {
-            // Let the reply go out (an ARP exchange may come first), then stop QEMU with
-            // the status asked for.
-            let deadline = now + smoltcp::time::Duration::from_millis(500);
-            loop {
-                let now = clock.now();
-                app.poll(now);
-                if app.sockets.get::<udp::Socket>(app.command).send_queue() == 0 || now > deadline {
-                    break;
+        match app.commands(now) {
+            After::Continue => {}
+            After::Address(address) => {
+                // The answer leaves from the address the command came to.
+                app.flush_answers(&mut clock);
+                app.iface.update_ip_addrs(|addrs| {
+                    addrs.clear();
+                    if let Some(address) = address {
+                        let _ = addrs.push(address);
+                    }
+                });
+                match address {
+                    Some(address) => hprintln!("address {}", address),
+                    None => hprintln!("address none"),
                 }
             }
-            hprintln!("exit ({})", if success { "success" } else { "failure" });
-            debug::exit(if success { debug::EXIT_SUCCESS } else { debug::EXIT_FAILURE });
+            After::Exit(success) => {
+                // Let the reply go out, then stop QEMU with the status asked for.
+                app.flush_answers(&mut clock);
+                hprintln!("exit ({})", if success { "success" } else { "failure" });
+                debug::exit(if success { debug::EXIT_SUCCESS } else { debug::EXIT_FAILURE });
+            }
         }
         app.poll(now);
         cortex_m::asm::wfi();

@@ -1,6 +1,8 @@
-//! The host side of the firmware test: boots `../` on QEMU's mps2-an385 with its LAN9118
-//! on a unix datagram socket, and plays the rest of the network (a router, another
-//! host) with raw Ethernet frames.
+//! The host side of the firmware test: boots a [`Firmware`] (the smoltcp one in `../`,
+//! or the embassy one in `../../qemu-mps2-an385-embassy`) on QEMU's mps2-an385 with its
+//! LAN9118 on a unix datagram socket, and plays the rest of the network (a router,
+//! another host) with raw Ethernet frames. Both firmwares run the same application, so
+//! the same checks run against each.
 //!
 //! Every [`Board`] runs its own QEMU, with its own socket pair in a fresh folder, under
 //! `timeout` (which ends it after two minutes whatever happens to the test) and stopped
@@ -67,28 +69,76 @@ macro_rules! require_qemu {
     };
 }
 
-/// The firmware ELF: `MCAST_FIRMWARE` if set, else built once per test run with
-/// `cargo build --release` in the board's folder.
-pub fn firmware() -> &'static Path {
-    static ELF: OnceLock<PathBuf> = OnceLock::new();
-    ELF.get_or_init(|| {
-        if let Some(path) = env::var_os("MCAST_FIRMWARE") {
-            return PathBuf::from(path);
+/// A firmware the checks run against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Firmware {
+    /// `boards/qemu-mps2-an385`: smoltcp 0.14 with `mcast::glue::smoltcp`.
+    Smoltcp,
+    /// `boards/qemu-mps2-an385-embassy`: embassy-net 0.9 with `mcast::glue::embassy`.
+    Embassy,
+}
+
+impl Firmware {
+    /// The board crate's folder.
+    pub fn folder(self) -> PathBuf {
+        let boards = Path::new(env!("CARGO_MANIFEST_DIR")).parent().and_then(Path::parent).expect("the boards folder");
+        boards.join(self.crate_name().strip_prefix("mcast-").expect("a board crate's name"))
+    }
+
+    /// The crate's (and its binary's) name.
+    fn crate_name(self) -> &'static str {
+        match self {
+            Firmware::Smoltcp => "mcast-qemu-mps2-an385",
+            Firmware::Embassy => "mcast-qemu-mps2-an385-embassy",
         }
-        let board = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the board folder").to_path_buf();
-        let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let target_dir = board.join("target");
-        let status = Command::new(cargo)
-            .current_dir(&board)
-            .args(["build", "--release", "--target", "thumbv7m-none-eabi", "--target-dir"])
-            .arg(&target_dir)
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("MCAST_GROUPS")
-            .status()
-            .expect("running cargo to build the firmware");
-        assert!(status.success(), "building the firmware failed");
-        target_dir.join("thumbv7m-none-eabi/release/mcast-qemu-mps2-an385")
-    })
+    }
+
+    /// The variable that names a prebuilt ELF in place of a build.
+    pub fn env_var(self) -> &'static str {
+        match self {
+            Firmware::Smoltcp => "MCAST_FIRMWARE",
+            Firmware::Embassy => "MCAST_FIRMWARE_EMBASSY",
+        }
+    }
+
+    /// Whether the firmware counts the ARP and IPv4 frames for another address that it
+    /// drops (`rx_other_address`). The smoltcp glue does, as it runs smoltcp with
+    /// `any_ip` and checks the destination itself; under embassy-net smoltcp checks it
+    /// and drops them uncounted.
+    pub fn counts_other_address(self) -> bool {
+        self == Firmware::Smoltcp
+    }
+
+    /// Whether a datagram for a group not joined whose MAC is a joined group's (the NIC
+    /// passes it) is counted in `rx_filtered`. The smoltcp glue filters by group; the
+    /// embassy glue by MAC, leaving the rest to the stack, which drops it uncounted.
+    pub fn counts_same_mac_groups(self) -> bool {
+        self == Firmware::Smoltcp
+    }
+
+    /// The firmware ELF: the variable [`env_var`](Self::env_var) names if set, else built
+    /// once per test run with `cargo build --release` in the board's folder.
+    pub fn elf(self) -> &'static Path {
+        static ELF: [OnceLock<PathBuf>; 2] = [OnceLock::new(), OnceLock::new()];
+        ELF[self as usize].get_or_init(|| {
+            if let Some(path) = env::var_os(self.env_var()) {
+                return PathBuf::from(path);
+            }
+            let board = self.folder();
+            let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let target_dir = board.join("target");
+            let status = Command::new(cargo)
+                .current_dir(&board)
+                .args(["build", "--release", "--target", "thumbv7m-none-eabi", "--target-dir"])
+                .arg(&target_dir)
+                .env_remove("CARGO_TARGET_DIR")
+                .env_remove("MCAST_GROUPS")
+                .status()
+                .expect("running cargo to build the firmware");
+            assert!(status.success(), "building the {self:?} firmware failed");
+            target_dir.join("thumbv7m-none-eabi/release").join(self.crate_name())
+        })
+    }
 }
 
 /// A frame the firmware sent, with when it arrived.
@@ -133,11 +183,11 @@ pub struct Board {
 }
 
 impl Board {
-    /// Boots the firmware and waits for its first frame (the LAN9118 drops frames that
+    /// Boots `firmware` and waits for its first frame (the LAN9118 drops frames that
     /// arrive before its receiver is on): its join report for [`BOOT_GROUP`].
-    pub fn boot() -> Board {
+    pub fn boot(firmware: Firmware) -> Board {
         static COUNT: AtomicU32 = AtomicU32::new(0);
-        let elf = firmware();
+        let elf = firmware.elf();
         let dir = env::temp_dir().join(format!(
             "mcast-qemu-{}-{}",
             std::process::id(),
