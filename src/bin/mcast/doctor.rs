@@ -850,3 +850,332 @@ pub fn run(out: &mut crate::Out, interface: &str, duration: Duration, group: Ipv
         n => Err(Failure::problems(format!("{n} problem(s) found on {interface}"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mcast::MacAddr;
+    use mcast::wire::igmp::{AddrList, GroupRecord, GroupRecords, V3Query};
+
+    fn ip(s: &str) -> Ipv4Addr {
+        s.parse().unwrap()
+    }
+
+    fn g(s: &str) -> GroupAddr {
+        s.parse().unwrap()
+    }
+
+    fn at(s: f64) -> Duration {
+        Duration::from_secs_f64(s)
+    }
+
+    /// `igmp` framed from `src` as the RFCs prescribe, with or without Router Alert.
+    fn frame_with(igmp: Message<'_>, src: &str, router_alert: bool) -> Vec<u8> {
+        let mut repr = FrameRepr::new(igmp, MacAddr([0x02, 0, 0, 0, 0, 0x01]), ip(src));
+        repr.ipv4.router_alert = router_alert;
+        let mut buf = vec![0u8; repr.buffer_len()];
+        let len = repr.emit(&mut buf).unwrap();
+        buf.truncate(len);
+        buf
+    }
+
+    fn frame(igmp: Message<'_>, src: &str) -> Vec<u8> {
+        frame_with(igmp, src, true)
+    }
+
+    fn v2_query(max_resp: u8) -> Message<'static> {
+        Message::V2Query { max_resp, group: None }
+    }
+
+    /// A host with nothing odd about it: eth0 (index 2) up, 10.0.0.9/24, filters off,
+    /// multicast routed out of eth0.
+    fn healthy() -> Local {
+        Local {
+            name: "eth0".into(),
+            index: 2,
+            up: true,
+            operstate: "up".into(),
+            multicast: true,
+            address: Some((ip("10.0.0.9"), 24)),
+            rp_filter: (0, 0),
+            force_igmp_version: (0, 0),
+            route: (ip("239.255.255.250"), Route::Via(2, "eth0".into())),
+            reverse: Vec::new(),
+            igmp_mode: Some("V2".into()),
+            memberships: vec![(ip("224.0.0.1"), 1), (ip("239.1.1.1"), 2)],
+        }
+    }
+
+    fn codes(r: &Report, level: Level) -> Vec<&'static str> {
+        r.findings.iter().filter(|f| f.level == level).map(|f| f.code).collect()
+    }
+
+    /// A v2 querier at 10.0.0.1 every 1 s, a v2 host and a v1 host in 239.1.1.1.
+    fn busy_link() -> Heard {
+        let mut h = Heard::default();
+        h.frame(at(0.0), &frame(v2_query(100), "10.0.0.1"));
+        h.frame(at(0.3), &frame(Message::V2Report { group: g("239.1.1.1") }, "10.0.0.6"));
+        h.frame(at(0.5), &frame(Message::V1Report { group: g("239.1.1.1") }, "10.0.0.5"));
+        h.frame(at(1.0), &frame(v2_query(100), "10.0.0.1"));
+        h.frame(at(1.2), &frame(Message::V2Report { group: g("239.1.1.1") }, "10.0.0.6"));
+        h.frame(at(2.0), &frame(v2_query(100), "10.0.0.1"));
+        h.frame(at(2.5), &frame(Message::Leave { group: g("239.1.1.1") }, "10.0.0.6"));
+        h.frame(at(2.6), &frame(Message::V2Query { max_resp: 10, group: Some(g("239.1.1.1")) }, "10.0.0.1"));
+        h
+    }
+
+    #[test]
+    fn a_silent_link_has_no_querier_and_the_report_says_what_to_run() {
+        let r = diagnose(Heard::default(), healthy(), at(5.0));
+        assert_eq!(r.problems(), 1);
+        assert_eq!(
+            r.text(),
+            "\
+mcast doctor: eth0 (index 2), listened 5.0 s, 0 IGMP frame(s), 1 problem(s)
+
+problem  no IGMP querier heard in 5.0 s: snooping switches prune a group about 260 s after its last report (RFC 2236 Group Membership Interval, 2 × 125 s + 10 s) and its traffic stops; run one with `mcast querier -i eth0` or enable a router's or switch's querier (a querier at the default 125 s Query Interval may be silent for up to 125 s: listen longer to be sure)
+note     no membership report heard in 5.0 s: hosts report when they join and when a querier asks
+note     IP_MULTICAST_ALL: a socket bound to 0.0.0.0:PORT receives every group any socket on this host joined, on any interface, unless it turns the option off (mcast recv does); 1 is each socket's default and no system setting changes it
+ok       eth0 is up, link up, MULTICAST flag on, address 10.0.0.9/24
+ok       rp_filter 0 (eth0 0, all 0; the larger applies): multicast is accepted from any source
+ok       multicast to 239.255.255.250 leaves by eth0 when the sending socket names no interface
+ok       force_igmp_version 0 (eth0 0, all 0): this host answers in the version of the queries it hears
+
+queriers
+  none heard
+groups
+  none reported
+this host on eth0, IGMP mode V2
+  224.0.0.1        1 user(s)
+  239.1.1.1        2 user(s)
+"
+        );
+        // After a whole default Query Interval the hint to listen longer goes.
+        let r = diagnose(Heard::default(), healthy(), at(130.0));
+        assert!(r.findings[0].text.ends_with("enable a router's or switch's querier"), "{}", r.findings[0].text);
+    }
+
+    #[test]
+    fn queriers_groups_and_igmpv1_hosts_are_named() {
+        let r = diagnose(busy_link(), healthy(), at(3.0));
+        assert_eq!(r.problems(), 0);
+        assert_eq!(
+            r.text(),
+            "\
+mcast doctor: eth0 (index 2), listened 3.0 s, 8 IGMP frame(s), 0 problem(s)
+
+note     IGMPv1 hosts: 10.0.0.5: they send no Leave, so their groups stay forwarded until the membership interval ends, and queriers answer their groups in IGMPv1
+note     IP_MULTICAST_ALL: a socket bound to 0.0.0.0:PORT receives every group any socket on this host joined, on any interface, unless it turns the option off (mcast recv does); 1 is each socket's default and no system setting changes it
+ok       eth0 is up, link up, MULTICAST flag on, address 10.0.0.9/24
+ok       querier 10.0.0.1 is elected: IGMPv2, every 1.0 s (observed), Max Resp 10.0 s
+ok       rp_filter 0 (eth0 0, all 0; the larger applies): multicast is accepted from any source
+ok       multicast to 239.255.255.250 leaves by eth0 when the sending socket names no interface
+ok       force_igmp_version 0 (eth0 0, all 0): this host answers in the version of the queries it hears
+
+queriers
+  10.0.0.1         IGMPv2, every 1.0 s (observed), Max Resp 10.0 s, 3 general and 1 group-specific queries, elected
+groups
+  239.1.1.1        10.0.0.5 (v1, 1 report(s)), 10.0.0.6 (v2, 2 report(s), 1 leave(s))
+this host on eth0, IGMP mode V2
+  224.0.0.1        1 user(s)
+  239.1.1.1        2 user(s)
+"
+        );
+    }
+
+    #[test]
+    fn the_json_report_is_one_object_of_the_documented_schema() {
+        let r = diagnose(busy_link(), healthy(), at(3.0));
+        let json = r.json();
+        assert_eq!(json.lines().count(), 1);
+        let findings = json.split(r#""findings":["#).nth(1).unwrap().split("],\"queriers\"").next().unwrap();
+        assert!(findings.starts_with(r#"{"level":"note","code":"igmpv1-hosts","text":"IGMPv1 hosts: 10.0.0.5: "#));
+        let rest = json.split("],\"queriers\"").nth(1).unwrap();
+        assert_eq!(
+            rest,
+            concat!(
+                r#":[{"address":"10.0.0.1","version":2,"general_queries":3,"specific_queries":1,"query_interval_s":1.000,"query_interval_from":"observed","max_resp_s":10.0,"proxy":false,"elected":true}],"#,
+                r#""groups":[{"group":"239.1.1.1","reporters":[{"address":"10.0.0.5","version":1,"reports":1,"leaves":0},{"address":"10.0.0.6","version":2,"reports":2,"leaves":1}]}],"#,
+                r#""igmpv1_hosts":["10.0.0.5"],"no_router_alert":[],"malformed":[],"#,
+                r#""link":{"name":"eth0","index":2,"up":true,"operstate":"up","multicast":true,"address":"10.0.0.9/24"},"#,
+                r#""host":{"rp_filter":{"interface":0,"all":0,"effective":0},"force_igmp_version":{"interface":0,"all":0,"effective":0},"#,
+                r#""route":{"interface":"eth0","index":2,"error":null,"group":"239.255.255.250"},"reverse_routes":[],"igmp_mode":"V2","#,
+                r#""memberships":[{"group":"224.0.0.1","users":1},{"group":"239.1.1.1","users":2}]}}"#
+            )
+        );
+        assert!(json.starts_with(r#"{"interface":"eth0","listened_s":3.0,"frames":8,"problems":0,"findings":[{"#));
+        // Every finding is a level, a code and a text.
+        assert_eq!(findings.matches(r#"{"level":"#).count(), r.findings.len());
+        assert_eq!(findings.matches(r#"","code":""#).count(), r.findings.len());
+    }
+
+    #[test]
+    fn a_proxy_querier_alone_is_a_problem_and_beside_a_router_a_note() {
+        let mut h = Heard::default();
+        h.frame(at(0.0), &frame(v2_query(100), "0.0.0.0"));
+        let r = diagnose(h.clone(), healthy(), at(3.0));
+        assert_eq!(codes(&r, Level::Problem), ["proxy-querier"]);
+        assert!(r.findings.iter().any(|f| f.text
+            == "proxy querier 0.0.0.0 is elected: IGMPv2, interval unknown (one general query heard), Max Resp 10.0 s"));
+        assert!(r.text().contains(
+            "  0.0.0.0          IGMPv2, every ?, Max Resp 10.0 s, 1 general and 0 group-specific queries, elected, proxy (RFC 4541)\n"
+        ));
+        assert!(r.json().contains(r#"{"address":"0.0.0.0","version":2,"general_queries":1,"specific_queries":0,"query_interval_s":null,"query_interval_from":null,"max_resp_s":10.0,"proxy":true,"elected":true}"#));
+
+        // A router at a higher address is the querier; the proxy yields to it.
+        h.frame(at(1.0), &frame(v2_query(100), "10.0.0.200"));
+        let r = diagnose(h, healthy(), at(3.0));
+        assert_eq!(codes(&r, Level::Problem), Vec::<&str>::new());
+        assert!(codes(&r, Level::Note).contains(&"proxy-querier"));
+        assert!(r.text().contains("ok       querier 10.0.0.200 is elected: IGMPv2"), "{}", r.text());
+        assert!(r.json().contains(r#""proxy":true,"elected":false}"#));
+    }
+
+    #[test]
+    fn an_igmpv3_querier_gives_its_interval_and_a_v2_one_beside_it_is_a_problem() {
+        let mut h = Heard::default();
+        let v3 = |qqic| {
+            Message::V3Query(V3Query {
+                max_resp_code: 100,
+                group: None,
+                suppress_router_processing: false,
+                qrv: 2,
+                qqic,
+                sources: AddrList::new(&[]),
+            })
+        };
+        h.frame(at(0.0), &frame(v3(60), "10.0.0.3"));
+        h.frame(at(0.1), &frame(v2_query(50), "10.0.0.4"));
+        let r = diagnose(h, healthy(), at(3.0));
+        assert!(
+            r.text().contains("ok       querier 10.0.0.3 is elected: IGMPv3, every 60.0 s (QQIC), Max Resp 10.0 s\n")
+        );
+        assert_eq!(codes(&r, Level::Problem), ["querier-versions"]);
+        assert!(
+            r.findings[0].text.starts_with("queriers speak different IGMP versions (10.0.0.3 IGMPv3, 10.0.0.4 IGMPv2)")
+        );
+        assert!(r.json().contains(r#""query_interval_s":60.000,"query_interval_from":"qqic","max_resp_s":10.0"#));
+    }
+
+    #[test]
+    fn reports_without_router_alert_and_malformed_frames_are_problems() {
+        let mut h = Heard::default();
+        h.frame(at(0.0), &frame(v2_query(100), "10.0.0.1"));
+        h.frame(at(0.1), &frame_with(Message::V2Report { group: g("239.1.1.1") }, "10.0.0.6", false));
+        h.frame(at(0.2), &frame_with(Message::Leave { group: g("239.1.1.1") }, "10.0.0.6", false));
+        // IGMPv1 knows no Router Alert: not counted.
+        h.frame(at(0.3), &frame_with(Message::V1Report { group: g("239.1.1.2") }, "10.0.0.5", false));
+        let mut bad = frame(Message::V2Report { group: g("239.1.1.3") }, "10.0.0.7");
+        let last = bad.len() - 1;
+        bad[last] ^= 0xff;
+        h.frame(at(0.4), &bad);
+        h.frame(at(0.5), &bad);
+        let r = diagnose(h, healthy(), at(3.0));
+        assert_eq!(codes(&r, Level::Problem), ["no-router-alert", "malformed"]);
+        assert!(r.findings[0].text.starts_with("reports or leaves without Router Alert from 10.0.0.6 (2): "));
+        assert!(r.findings[1].text.starts_with("2 malformed IGMP frame(s): "), "{}", r.findings[1].text);
+        assert!(r.findings[1].text.ends_with(" (2)"), "{}", r.findings[1].text);
+        let json = r.json();
+        assert!(
+            json.contains(r#""no_router_alert":[{"address":"10.0.0.6","count":2}],"malformed":[{"error":""#),
+            "{json}"
+        );
+        assert!(json.contains(r#"","count":2}],"link""#), "{json}");
+    }
+
+    #[test]
+    fn igmpv3_reports_name_their_groups_and_an_empty_include_is_a_leave() {
+        let sources: [[u8; 4]; 0] = [];
+        let records = [
+            GroupRecord {
+                record_type: RecordType::ChangeToExclude,
+                group: g("239.2.2.2"),
+                sources: AddrList::new(&sources),
+                aux_data: &[],
+            },
+            GroupRecord {
+                record_type: RecordType::ChangeToInclude,
+                group: g("239.3.3.3"),
+                sources: AddrList::new(&sources),
+                aux_data: &[],
+            },
+        ];
+        let mut h = Heard::default();
+        h.frame(at(0.0), &frame(Message::V3Report { records: GroupRecords::new(&records) }, "10.0.0.8"));
+        let text = diagnose(h, healthy(), at(1.0)).text();
+        assert!(text.contains("  239.2.2.2        10.0.0.8 (v3, 1 report(s))\n"), "{text}");
+        assert!(text.contains("  239.3.3.3        10.0.0.8 (v3, 0 report(s), 1 leave(s))\n"), "{text}");
+    }
+
+    #[test]
+    fn the_interface_flags_and_sysctls_are_read_as_the_kernel_applies_them() {
+        let mut l = healthy();
+        l.up = false;
+        l.multicast = false;
+        l.rp_filter = (0, 1);
+        l.force_igmp_version = (2, 1);
+        l.reverse =
+            vec![(ip("10.0.0.1"), Route::Via(2, "eth0".into())), (ip("10.0.0.6"), Route::Via(3, "eth1".into()))];
+        l.route = (ip("239.255.255.250"), Route::None("Network is unreachable (os error 101)".into()));
+        let r = diagnose(busy_link(), l.clone(), at(3.0));
+        assert_eq!(codes(&r, Level::Problem), ["interface-down", "multicast-flag", "rp-filter"]);
+        let text = |code| r.findings.iter().find(|f| f.code == code).unwrap().text.clone();
+        assert_eq!(
+            text("rp-filter"),
+            "rp_filter 1 (eth0 0, all 1; the larger applies), strict: multicast is dropped unless the route back to its \
+             source leaves by the interface it came in on; multicast from 10.0.0.6 (route via eth1) is dropped"
+        );
+        assert_eq!(
+            text("force-igmp-version"),
+            "force_igmp_version 1 (eth0 2, all 1): this host reports in IGMPv1 and sends no Leave"
+        );
+        assert_eq!(
+            text("route"),
+            "no route for multicast to 239.255.255.250 (Network is unreachable (os error 101)): a sending socket must \
+             name its interface (IP_MULTICAST_IF), or `ip route add 224.0.0.0/4 dev eth0`"
+        );
+        assert!(r.json().contains(r#""rp_filter":{"interface":0,"all":1,"effective":1},"force_igmp_version":{"interface":2,"all":1,"effective":1},"route":{"interface":null,"index":null,"error":"Network is unreachable (os error 101)","group":"239.255.255.250"},"reverse_routes":[{"interface":"eth0","index":2,"error":null,"source":"10.0.0.1"},{"interface":"eth1","index":3,"error":null,"source":"10.0.0.6"}]"#));
+
+        // Loose mode drops only what has no route back at all.
+        l.rp_filter = (2, 0);
+        l.up = true;
+        l.multicast = true;
+        let r = diagnose(busy_link(), l.clone(), at(3.0));
+        assert_eq!(codes(&r, Level::Problem), Vec::<&str>::new());
+        l.reverse[1].1 = Route::None("Network is unreachable (os error 101)".into());
+        let r = diagnose(busy_link(), l, at(3.0));
+        assert_eq!(codes(&r, Level::Problem), ["rp-filter"]);
+        assert!(
+            r.findings[0]
+                .text
+                .ends_with("multicast from 10.0.0.6 (no route: Network is unreachable (os error 101)) is dropped")
+        );
+    }
+
+    #[test]
+    fn the_sources_checked_against_rp_filter_are_the_unicast_senders() {
+        let mut h = busy_link();
+        h.frame(at(3.0), &frame(v2_query(100), "0.0.0.0"));
+        assert_eq!(h.sources().into_iter().collect::<Vec<_>>(), [ip("10.0.0.1"), ip("10.0.0.5"), ip("10.0.0.6")]);
+    }
+
+    #[test]
+    fn proc_net_igmp_gives_the_mode_and_groups_of_one_interface() {
+        let text = "Idx\tDevice    : Count Querier\tGroup    Users Timer\tReporter\n\
+                    1\tlo        :     1      V3\n\
+                    \t\t\t\t010000E0     1 0:00000000\t\t0\n\
+                    4\teth0      :     2      V2\n\
+                    \t\t\t\t030201EF     2 0:00000000\t\t1\n\
+                    \t\t\t\t010000E0     1 0:00000000\t\t0\n";
+        let (mode, groups) = parse_proc_igmp(text, 4);
+        assert_eq!(mode.as_deref(), Some("V2"));
+        // The file prints each group's network-order octets as a native integer.
+        let expected = if cfg!(target_endian = "little") {
+            vec![(ip("239.1.2.3"), 2), (ip("224.0.0.1"), 1)]
+        } else {
+            vec![(ip("3.2.1.239"), 2), (ip("1.0.0.224"), 1)]
+        };
+        assert_eq!(groups, expected);
+        assert_eq!(parse_proc_igmp(text, 9), (None, Vec::new()));
+    }
+}
