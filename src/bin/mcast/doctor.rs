@@ -829,7 +829,9 @@ pub fn run(out: &mut crate::Out, interface: &str, duration: Duration, group: Ipv
     let mut heard = Heard::default();
     let mut buf = vec![0u8; 65536];
     while let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
-        monitor.set_timeout(Some(left.min(Duration::from_secs(1)))).map_err(|e| Failure::error(e.to_string()))?;
+        // Short waits: the monitor skips frames that are not IGMP and waits afresh after
+        // each, so on a busy link one wait can outlast its timeout.
+        monitor.set_timeout(Some(left.min(Duration::from_millis(250)))).map_err(|e| Failure::error(e.to_string()))?;
         match monitor.next_frame(&mut buf) {
             Ok(c) => heard.frame(started.elapsed(), c.bytes),
             Err(e) if e.kind() == ErrorKind::TimedOut => {}
