@@ -326,7 +326,10 @@ pub fn diagnose(heard: Heard, local: Local, listened: Duration) -> Report {
         None => add(
             Level::Note,
             "no-address",
-            format!("{name} has no IPv4 address: its reports go out from 0.0.0.0, which some switches ignore"),
+            format!(
+                "{name} has no IPv4 address: the kernel takes its reports' source from another interface, or sends \
+                 them from 0.0.0.0, which some switches ignore"
+            ),
         ),
     }
 
