@@ -212,6 +212,29 @@ fn strict_rp_filter_names_the_sources_whose_route_back_leaves_elsewhere() {
 
 #[cfg(target_os = "linux")]
 #[test]
+fn sigint_ends_the_listen_early_and_the_report_is_printed() {
+    if !lab_available() {
+        return;
+    }
+    let mut lab = Lab::new("dint");
+    let sw = switch(&mut lab, &bridge_querier(Some("10.134.0.1")));
+    switch_up(&sw, Some("10.134.0.1"));
+    let h = attach(&mut lab, &sw, "h", "10.134.0.21", None);
+    let doctor = lab.spawn(&h, &["doctor", "-i", "vh", "--json"]);
+    assert!(doctor.ready.ends_with(" for 130.0 s, sending nothing (Ctrl-C reports sooner)\n"), "{}", doctor.ready);
+    let started = std::time::Instant::now();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    doctor.signal("INT");
+    let (code, out, err) = doctor.finish();
+    assert!(started.elapsed().as_secs_f64() < 4.0, "{:?}", started.elapsed());
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    let listened = number(&out, "listened_s");
+    assert!((2.4..3.5).contains(&listened), "{out}");
+    assert!(out.contains(r#""queriers":[{"address":"10.134.0.1","version":2,"#), "{out}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
 fn a_missing_interface_is_one_line_and_exit_1() {
     let o = Command::new(MCAST).args(["doctor", "-i", "no-such-if0", "--duration", "1"]).output().unwrap();
     assert_eq!(o.status.code(), Some(1));

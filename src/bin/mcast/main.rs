@@ -190,7 +190,8 @@ absent, IGMPv1 hosts seen (with --json, one object per line). Logs go to standar
 
 const DOCTOR_HELP: &str = "\
 The doctor only listens: it sends no query, so it hears a querier only if one queries
-within --duration, and hosts only when they join or answer a query.
+within --duration, and hosts only when they join or answer a query. SIGINT (Ctrl-C) or
+SIGTERM ends the listen sooner; the report is printed all the same.
 
 Output: the findings first, one line each, \"problem\", \"note\" or \"ok\" and why; then the
 queriers, the groups and who reported them, and this host's memberships on the
