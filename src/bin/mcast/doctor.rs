@@ -32,6 +32,8 @@ struct QuerierHeard {
     /// General queries, and when they came (the first [`MAX_QUERY_TIMES`]).
     general: u64,
     general_at: Vec<Duration>,
+    /// When its last general query came.
+    last_general: Option<Duration>,
     /// Group-specific (and group-and-source-specific) queries.
     specific: u64,
     /// Max Resp of its last general query, in tenths of a second.
@@ -108,6 +110,7 @@ impl Heard {
             if q.group.is_none() {
                 heard.general += 1;
                 heard.max_resp_tenths = Some(q.max_resp_tenths);
+                heard.last_general = Some(at);
                 if heard.general_at.len() < MAX_QUERY_TIMES {
                     heard.general_at.push(at);
                 }
@@ -360,6 +363,33 @@ pub fn diagnose(heard: Heard, local: Local, listened: Duration) -> Report {
                 Level::Ok,
                 "querier",
                 format!("{what}{who} is elected: {}, {interval}, Max Resp {max_resp} s", version_name(q.version)),
+            );
+        }
+    }
+    // RFC 2236 §3: a router that hears a query from a lower address stops querying. One
+    // that queries a second or more after the elected querier's first general query
+    // did not hear it.
+    if let Some(first) = elected.and_then(|a| heard.queriers[&a].general_at.first().copied()) {
+        let kept: Vec<Ipv4Addr> = heard
+            .queriers
+            .iter()
+            .filter(|(a, q)| {
+                Some(**a) != elected
+                    && !a.is_unspecified()
+                    && q.last_general.is_some_and(|t| t >= first + Duration::from_secs(1))
+            })
+            .map(|(a, _)| *a)
+            .collect();
+        if let (false, Some(e)) = (kept.is_empty(), elected) {
+            add(
+                Level::Problem,
+                "querier-election",
+                format!(
+                    "{} kept querying after {e} queried: a router that hears a query from a lower address stops \
+                     querying (RFC 2236 §3), so these queriers do not hear each other (a filter, a VLAN or a port \
+                     between them) and both query",
+                    addr_list(kept)
+                ),
             );
         }
     }
@@ -1072,6 +1102,26 @@ this host on eth0, IGMP mode V2
         assert!(codes(&r, Level::Note).contains(&"proxy-querier"));
         assert!(r.text().contains("ok       querier 10.0.0.200 is elected: IGMPv2"), "{}", r.text());
         assert!(r.json().contains(r#""proxy":true,"elected":false}"#));
+    }
+
+    #[test]
+    fn a_higher_querier_that_keeps_querying_after_the_lowest_is_a_problem() {
+        let mut h = Heard::default();
+        h.frame(at(0.0), &frame(v2_query(100), "10.0.0.2"));
+        h.frame(at(0.5), &frame(v2_query(100), "10.0.0.1"));
+        // 10.0.0.2 stops at once, as RFC 2236 §3 says: no problem.
+        let r = diagnose(h.clone(), healthy(), at(3.0));
+        assert_eq!(codes(&r, Level::Problem), Vec::<&str>::new());
+        assert!(r.text().contains("ok       querier 10.0.0.1 is elected: IGMPv2"), "{}", r.text());
+        h.frame(at(2.0), &frame(v2_query(100), "10.0.0.2"));
+        let r = diagnose(h, healthy(), at(3.0));
+        assert_eq!(codes(&r, Level::Problem), ["querier-election"]);
+        assert_eq!(
+            r.findings[0].text,
+            "10.0.0.2 kept querying after 10.0.0.1 queried: a router that hears a query from a lower address stops \
+             querying (RFC 2236 §3), so these queriers do not hear each other (a filter, a VLAN or a port between \
+             them) and both query"
+        );
     }
 
     #[test]
