@@ -187,7 +187,7 @@ impl Route {
 /// What the host says about the interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Local {
-    /// The interface's name and index.
+    /// The interface's name.
     pub name: String,
     /// Its index.
     pub index: u32,
@@ -315,7 +315,9 @@ pub fn diagnose(heard: Heard, local: Local, listened: Duration) -> Report {
             Level::Problem,
             "multicast-flag",
             format!(
-                "{name} has the MULTICAST flag off: the kernel joins no group on it; `ip link set {name} multicast on`"
+                "{name} has the MULTICAST flag off: the kernel's IPv4 still joins and sends on it, but programs that \
+                 choose interfaces by the flag (mDNS responders, routing daemons) skip it; `ip link set {name} \
+                 multicast on`"
             ),
         );
     }
@@ -577,8 +579,9 @@ impl Report {
         }
         let elected = h.elected();
         for (a, q) in &h.queriers {
-            let interval =
-                q.interval().map_or_else(|| "every ?".into(), |(s, from)| format!("every {} s ({from})", secs(s)));
+            let interval = q
+                .interval()
+                .map_or_else(|| "interval unknown".into(), |(s, from)| format!("every {} s ({from})", secs(s)));
             let max_resp = q.max_resp_tenths.map_or_else(|| "?".into(), |t| secs(f64::from(t) / 10.0));
             let mut flags = String::new();
             if Some(*a) == elected {
@@ -1091,7 +1094,7 @@ this host on eth0, IGMP mode V2
         assert!(r.findings.iter().any(|f| f.text
             == "proxy querier 0.0.0.0 is elected: IGMPv2, interval unknown (one general query heard), Max Resp 10.0 s"));
         assert!(r.text().contains(
-            "  0.0.0.0          IGMPv2, every ?, Max Resp 10.0 s, 1 general and 0 group-specific queries, elected, proxy (RFC 4541)\n"
+            "  0.0.0.0          IGMPv2, interval unknown, Max Resp 10.0 s, 1 general and 0 group-specific queries, elected, proxy (RFC 4541)\n"
         ));
         assert!(r.json().contains(r#"{"address":"0.0.0.0","version":2,"general_queries":1,"specific_queries":0,"query_interval_s":null,"query_interval_from":null,"max_resp_s":10.0,"proxy":true,"elected":true}"#));
 
