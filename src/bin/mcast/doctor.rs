@@ -27,8 +27,6 @@ const MAX_QUERY_TIMES: usize = 64;
 struct QuerierHeard {
     /// The version of its last query.
     version: Option<Version>,
-    /// Every version it queried in.
-    versions: BTreeSet<u8>,
     /// General queries, and when they came (the first [`MAX_QUERY_TIMES`]).
     general: u64,
     general_at: Vec<Duration>,
@@ -45,7 +43,9 @@ struct QuerierHeard {
 impl QuerierHeard {
     /// Its query interval in seconds and where it comes from (`qqic`, `observed`).
     fn interval(&self) -> Option<(f64, &'static str)> {
-        if let Some(q) = self.qqi.filter(|_| self.version == Some(Version::V3)) {
+        // A QQIC of 0 is not the querier's interval: routers that adopt it take the
+        // default instead (RFC 3376 §4.1.7).
+        if let Some(q) = self.qqi.filter(|q| *q > 0 && self.version == Some(Version::V3)) {
             return Some((f64::from(q), "qqic"));
         }
         let mut periods: Vec<Duration> = self.general_at.windows(2).map(|w| w[1].saturating_sub(w[0])).collect();
@@ -103,7 +103,6 @@ impl Heard {
         if let Some(q) = f.igmp.query() {
             let heard = self.queriers.entry(src).or_default();
             heard.version = Some(q.version);
-            heard.versions.insert(version_number(q.version));
             if let Message::V3Query(v3) = f.igmp {
                 heard.qqi = Some(v3.query_interval_secs());
             }
@@ -415,7 +414,7 @@ pub fn diagnose(heard: Heard, local: Local, listened: Duration) -> Report {
             );
         }
     }
-    let versions: BTreeSet<u8> = heard.queriers.values().flat_map(|q| q.versions.iter().copied()).collect();
+    let versions: BTreeSet<Version> = heard.queriers.values().filter_map(|q| q.version).collect();
     if versions.len() > 1 {
         let list = heard
             .queriers
@@ -1151,6 +1150,16 @@ this host on eth0, IGMP mode V2
             r.findings[0].text.starts_with("queriers speak different IGMP versions (10.0.0.3 IGMPv3, 10.0.0.4 IGMPv2)")
         );
         assert!(r.json().contains(r#""query_interval_s":60.000,"query_interval_from":"qqic","max_resp_s":10.0"#));
+
+        // A QQIC of 0: the interval is the observed one.
+        let mut h = Heard::default();
+        h.frame(at(0.0), &frame(v3(0), "10.0.0.3"));
+        h.frame(at(2.0), &frame(v3(0), "10.0.0.3"));
+        let r = diagnose(h, healthy(), at(3.0));
+        assert!(
+            r.text()
+                .contains("ok       querier 10.0.0.3 is elected: IGMPv3, every 2.0 s (observed), Max Resp 10.0 s\n")
+        );
     }
 
     #[test]
