@@ -204,7 +204,7 @@ pub struct Local {
     pub force_igmp_version: (u8, u8),
     /// The group whose route was read, and the route.
     pub route: (Ipv4Addr, Route),
-    /// The route back to each unicast source heard on the link.
+    /// The route back to each unicast source heard on the link but this host's own.
     pub reverse: Vec<(Ipv4Addr, Route)>,
     /// The host's IGMP mode on the interface (`/proc/net/igmp`: V1, V2 or V3).
     pub igmp_mode: Option<String>,
@@ -721,8 +721,9 @@ fn interface_name(index: u32) -> String {
 }
 
 /// Asks the kernel where it would send a packet to `dst` (an `RTM_GETROUTE` request on
-/// a netlink socket, what `ip route get` does): the outgoing interface's index.
-fn route_index(dst: Ipv4Addr) -> std::io::Result<u32> {
+/// a netlink socket, what `ip route get` does): the outgoing interface's index and the
+/// route's type (`RTN_LOCAL` for an address of this host).
+fn route_index(dst: Ipv4Addr) -> std::io::Result<(u32, u8)> {
     use std::io::{Error, ErrorKind, Read as _};
 
     use socket2::{Domain, Protocol, Socket, Type};
@@ -754,6 +755,9 @@ fn route_index(dst: Ipv4Addr) -> std::io::Result<u32> {
             Err(Error::from_raw_os_error(-code))
         }
         t if t == libc::RTM_NEWROUTE => {
+            // rtmsg after the 16-octet header: family, dst_len, src_len, tos, table,
+            // protocol, scope, type.
+            let kind = *reply.get(16 + 7).ok_or_else(bad)?;
             let end = (u32_at(0).ok_or_else(bad)? as usize).min(reply.len());
             let mut at = 16 + 12;
             while at + 4 <= end {
@@ -762,7 +766,7 @@ fn route_index(dst: Ipv4Addr) -> std::io::Result<u32> {
                     break;
                 }
                 if u16_at(at + 2) == Some(libc::RTA_OIF) {
-                    return u32_at(at + 4).ok_or_else(bad);
+                    return u32_at(at + 4).map(|index| (index, kind)).ok_or_else(bad);
                 }
                 at += (len + 3) & !3;
             }
@@ -775,7 +779,7 @@ fn route_index(dst: Ipv4Addr) -> std::io::Result<u32> {
 /// The route to `dst` as a finding needs it.
 fn route(dst: Ipv4Addr) -> Route {
     match route_index(dst) {
-        Ok(index) => Route::Via(index, interface_name(index)),
+        Ok((index, _)) => Route::Via(index, interface_name(index)),
         Err(e) => Route::None(e.to_string()),
     }
 }
@@ -818,7 +822,6 @@ impl Local {
         let flags = u32::from_str_radix(sys("flags").trim().trim_start_matches("0x"), 16).unwrap_or(0);
         let state = mcast::socket::linux::LinkState::read(name).ok();
         let address = state.and_then(|s| s.address);
-        let own: BTreeSet<Ipv4Addr> = address.map(|(a, _)| a).into_iter().collect();
         let conf = |scope: &str, key: &str| read_number(&format!("/proc/sys/net/ipv4/conf/{scope}/{key}"));
         let (igmp_mode, memberships) =
             parse_proc_igmp(&std::fs::read_to_string("/proc/net/igmp").unwrap_or_default(), index);
@@ -832,7 +835,15 @@ impl Local {
             rp_filter: (conf(name, "rp_filter"), conf("all", "rp_filter")),
             force_igmp_version: (conf(name, "force_igmp_version"), conf("all", "force_igmp_version")),
             route: (group, route(group)),
-            reverse: sources.iter().filter(|s| !own.contains(s)).map(|s| (*s, route(*s))).collect(),
+            reverse: sources
+                .iter()
+                .filter_map(|s| match route_index(*s) {
+                    // This host's own address: its frames are not filtered on the way in.
+                    Ok((_, kind)) if kind == libc::RTN_LOCAL => None,
+                    Ok((index, _)) => Some((*s, Route::Via(index, interface_name(index)))),
+                    Err(e) => Some((*s, Route::None(e.to_string()))),
+                })
+                .collect(),
             igmp_mode,
             memberships,
         }
@@ -1262,6 +1273,13 @@ this host on eth0, IGMP mode V2
         let mut h = busy_link();
         h.frame(at(3.0), &frame(v2_query(100), "0.0.0.0"));
         assert_eq!(h.sources().into_iter().collect::<Vec<_>>(), [ip("10.0.0.1"), ip("10.0.0.5"), ip("10.0.0.6")]);
+    }
+
+    #[test]
+    fn the_kernel_answers_route_requests_with_the_interface_and_type() {
+        // Every Linux network namespace has lo (index 1) and 127.0.0.0/8 on it.
+        assert_eq!(route_index(ip("127.0.0.1")).unwrap(), (1, libc::RTN_LOCAL));
+        assert_eq!(route(ip("127.0.0.2")), Route::Via(1, "lo".into()));
     }
 
     #[test]
