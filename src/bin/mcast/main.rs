@@ -3,9 +3,13 @@
 //! Subcommands: `map` (a group's MAC, scope, neighbours and hash bins), `encode` and
 //! `decode` (IGMP frames as hex, or from a pcap file), `send` and `recv` (multicast
 //! datagrams through the socket adapter), `watch` (live IGMP on a Linux link),
-//! `querier` (an IGMP querier daemon for Linux links) and `sim` (the simulated LAN). `--json` prints one JSON object per line.
+//! `querier` (an IGMP querier daemon for Linux links), `doctor` (what is wrong with
+//! multicast on a Linux link) and `sim` (the simulated LAN). `--json` prints one JSON
+//! object per line.
 
 mod codec;
+#[cfg(target_os = "linux")]
+mod doctor;
 mod interrupt;
 mod json;
 mod net;
@@ -33,7 +37,8 @@ Exit status:
   2  invalid command line
   3  malformed input: a frame that does not decode, bad hex, an unreadable capture
   4  timed out: recv or watch got fewer than --count (or, without --count, nothing)
-     before --timeout";
+     before --timeout
+  5  doctor found a problem on the link";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -103,6 +108,26 @@ enum Command {
     /// (Linux, needs CAP_NET_RAW). SIGUSR1 prints the group table; SIGINT or SIGTERM stops
     #[command(after_help = QUERIER_HELP)]
     Querier(QuerierArgs),
+    /// Listen to a Linux link's IGMP without sending anything, read the host's settings
+    /// for the interface, and report what stops multicast there: no querier, IGMPv1
+    /// hosts, reports without Router Alert, malformed IGMP, the interface's flags,
+    /// rp_filter, routes, force_igmp_version (Linux, needs CAP_NET_RAW; exit 5 when it
+    /// finds a problem)
+    #[command(after_help = DOCTOR_HELP)]
+    Doctor {
+        /// Interface name, e.g. eth0
+        #[arg(long, short, value_name = "NAME")]
+        interface: String,
+        /// Seconds to listen. A querier at RFC 2236's default Query Interval queries
+        /// every 125 s, so a shorter listen may miss it; a longer one waits for nothing
+        #[arg(long, short, value_name = "S", default_value_t = 130.0)]
+        duration: f64,
+        /// The group whose route (the interface multicast to it leaves by) is read
+        #[arg(long, value_name = "GROUP", default_value = "239.255.255.250")]
+        group: GroupAddr,
+        #[command(flatten)]
+        output: Output,
+    },
     /// Run the simulated LAN: a timeline of a querier and three hosts, then the
     /// measured figures (report suppression, leave latency, election, IGMPv1, loss)
     Sim {
@@ -125,6 +150,18 @@ Intervals are in seconds. The defaults are RFC 2236's: without --group-membershi
 
 Output, one line per event: became querier, stopped being querier, group present, group
 absent, IGMPv1 hosts seen (with --json, one object per line). Logs go to standard error.";
+
+const DOCTOR_HELP: &str = "\
+The doctor only listens: it sends no query, so it hears a querier only if one queries
+within --duration, and hosts only when they join or answer a query. SIGINT (Ctrl-C) or
+SIGTERM ends the listen sooner; the report is printed all the same.
+
+Output: the findings first, one line each, \"problem\", \"note\" or \"ok\" and why; then the
+queriers, the groups and who reported them, and this host's memberships on the
+interface. With --json, one object (its schema is in docs/TROUBLESHOOTING.md).
+
+Exit status: 0 when nothing is wrong, 5 when a problem was found, 1 on an operating-system
+error (no such interface, no CAP_NET_RAW).";
 
 #[derive(Debug, Args)]
 struct QuerierArgs {
@@ -343,6 +380,12 @@ impl Failure {
         Failure { code: 3, message }
     }
 
+    /// Problems found (`doctor`): exit 5.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    pub fn problems(message: String) -> Failure {
+        Failure { code: 5, message }
+    }
+
     /// Timed out: exit 4.
     pub fn timeout(message: String) -> Failure {
         Failure { code: 4, message }
@@ -400,8 +443,26 @@ fn run(command: Command) -> Result<(), Failure> {
             let options = querier::Options { interfaces: a.interface, source: a.source, config, once: a.once };
             querier::run(&mut out(&a.output), options)
         }
+        Command::Doctor { interface, duration, group, output } => {
+            let duration = Duration::try_from_secs_f64(duration)
+                .map_err(|_| Failure::usage(format!("--duration {duration}: not a duration")))?;
+            doctor(&mut out(&output), &interface, duration, group)
+        }
         Command::Sim { seed, no_figures, output } => sim::run(&mut out(&output), seed, no_figures),
     }
+}
+
+#[cfg(target_os = "linux")]
+fn doctor(out: &mut Out, interface: &str, duration: Duration, group: GroupAddr) -> Result<(), Failure> {
+    doctor::run(out, interface, duration, group.to_ipv4())
+}
+
+/// `mcast doctor` where there are no AF_PACKET sockets, /proc or /sys.
+#[cfg(not(target_os = "linux"))]
+fn doctor(_: &mut Out, _: &str, _: Duration, _: GroupAddr) -> Result<(), Failure> {
+    Err(Failure::error(
+        "doctor runs on Linux only (it captures IGMP on AF_PACKET sockets and reads /proc and /sys)".into(),
+    ))
 }
 
 fn main() -> ExitCode {
