@@ -363,3 +363,43 @@ fn windows_loopback_is_decided_by_the_receiver() {
     raw.send_to(b"receiver decides", SocketAddrV4::new(group.to_ipv4(), rx.local_port())).unwrap();
     assert_eq!(recv_text(&rx).0, "receiver decides");
 }
+
+#[test]
+fn a_batch_takes_every_queued_datagram_in_order_and_keeps_the_checks() {
+    use mcast::socket::RecvBatch;
+    let group = g("239.77.3.1");
+    let rx = receiver(group);
+    let tx = sender();
+    for i in 0..10 {
+        tx.send_to(format!("datagram {i}").as_bytes(), group, rx.local_port()).unwrap();
+    }
+    // Linux takes what is queued in one call; elsewhere a batch holds one datagram.
+    let per_call = if cfg!(target_os = "linux") { 4 } else { 1 };
+    let mut batch = RecvBatch::new(4, 64);
+    let mut texts = Vec::new();
+    while texts.len() < 10 {
+        let n = rx.recv_batch(&mut batch).unwrap();
+        assert_eq!(n, per_call.min(10 - texts.len()), "after {texts:?}");
+        assert_eq!(batch.len(), n);
+        for (d, payload) in batch.iter() {
+            assert_eq!(d.group(), Some(group));
+            assert_eq!(d.source.port(), tx.local_port());
+            assert_eq!(d.len, payload.len());
+            texts.push(String::from_utf8(payload.to_vec()).unwrap());
+        }
+    }
+    assert_eq!(texts, (0..10).map(|i| format!("datagram {i}")).collect::<Vec<_>>());
+
+    // Longer datagrams are cut to the batch's size.
+    tx.send_to(&[7u8; 100], group, rx.local_port()).unwrap();
+    rx.recv_batch(&mut batch).unwrap();
+    assert_eq!(batch.iter().map(|(d, p)| (d.len, p.len())).collect::<Vec<_>>(), [(64, 64)]);
+
+    // With loopback off, this host's own datagrams are dropped: the batch waits on.
+    let mut quiet = receiver(g("239.77.3.2"));
+    quiet.set_loopback(false).unwrap();
+    quiet.set_read_timeout(Some(QUIET)).unwrap();
+    tx.send_to(b"local", g("239.77.3.2"), quiet.local_port()).unwrap();
+    let e = quiet.recv_batch(&mut batch).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+}

@@ -19,6 +19,7 @@ use super::{Error, ErrorKind, Interface, Received, Result};
 use crate::wire::{self, FrameRepr};
 
 mod link;
+pub(super) mod mmsg;
 pub use link::{IgmpSocket, LinkState, LinkWatcher};
 
 /// Per-socket state the Linux receive path needs: none.

@@ -17,6 +17,8 @@
 //!
 //! Receiving gives the sender and the destination group of each datagram
 //! ([`Datagram`]), from `IP_PKTINFO` (`recvmsg` on Linux, `WSARecvMsg` on Windows).
+//! [`MulticastSocket::recv_batch`] takes every datagram already queued, up to a
+//! [`RecvBatch`], in one `recvmmsg` call on Linux.
 //!
 //! A sender need not join a group; a receiver must, on the interface the traffic
 //! arrives on. Give the interface explicitly where it matters: in a network namespace
@@ -67,8 +69,10 @@ pub mod linux;
 #[cfg(target_os = "linux")]
 use linux as sys;
 
+mod batch;
 pub mod probe;
 pub mod sequence;
+pub use batch::RecvBatch;
 #[cfg(windows)]
 pub mod windows;
 #[cfg(windows)]
@@ -326,11 +330,23 @@ impl Datagram {
 }
 
 /// What a platform's receive returns, before the software checks.
+#[derive(Debug, Clone, Copy)]
 struct Received {
     len: usize,
     source: SocketAddrV4,
     destination: Option<Ipv4Addr>,
     interface_index: Option<u32>,
+}
+
+impl Received {
+    fn datagram(&self) -> Datagram {
+        Datagram {
+            len: self.len,
+            source: self.source,
+            destination: self.destination,
+            interface_index: self.interface_index,
+        }
+    }
 }
 
 /// A UDP socket for IPv4 multicast, bound to `0.0.0.0:port`.
@@ -552,12 +568,7 @@ impl MulticastSocket {
             if !self.loopback && self.is_local(*r.source.ip()) {
                 continue;
             }
-            return Ok(Datagram {
-                len: r.len,
-                source: r.source,
-                destination: r.destination,
-                interface_index: r.interface_index,
-            });
+            return Ok(r.datagram());
         }
     }
 
