@@ -1,0 +1,714 @@
+//! `mcast ping GROUP:PORT`: every instance pings every other over multicast and over
+//! unicast, and reports per peer the loss and round-trip time of each.
+//!
+//! The protocol, on one UDP socket bound to `0.0.0.0:PORT` that joins `GROUP`:
+//!
+//! - every interval an instance sends one ping request (a [`probe`] header of kind
+//!   `PingRequest`, its stream id, the round's sequence number, the send time and the
+//!   TTL it set) to `GROUP:PORT`, and the same request by unicast to `PEER:PORT` for every
+//!   peer it has heard of;
+//! - it answers every request from another stream (its own, looped back, are ignored)
+//!   with a `PingAnswer` that carries the requester's stream id, sequence number and send
+//!   time, its own TTL, and in `aux` the TTL the request arrived with. A request that
+//!   came to the group is answered to the group, so that the answer crosses the
+//!   multicast path back as well; a request that came by unicast is answered by unicast
+//!   to its sender. The answer is as long as the request;
+//! - an answer with its own stream id tells an instance its round-trip time; whether it
+//!   came to the group or to its unicast address (the destination `IP_PKTINFO` gives)
+//!   says which path it measured. A datagram without a known destination is not counted.
+//!
+//! A peer is an address that sent this instance a request or an answer. Requests count
+//! for a peer from the first round after it was heard of (for multicast, from an earlier
+//! round if the peer answered it). After its last request an instance keeps answering
+//! for max(1 s, 2 × interval), so instances started a moment apart answer each other's
+//! last requests.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::{Duration, Instant};
+
+use mcast::GroupAddr;
+use mcast::socket::probe::{self, Kind, Probe};
+use mcast::socket::sequence::Sequence;
+use mcast::socket::{ErrorKind, Interface, MulticastSocket};
+use socket2::SockAddr;
+
+use crate::json::Object;
+use crate::{Failure, Out};
+
+/// Exit status when some peer lost requests (or never answered on a path).
+pub const EXIT_LOSS: u8 = 6;
+
+/// When the instance stops sending requests.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum End {
+    /// After this many rounds.
+    Count(u64),
+    /// After this long.
+    Duration(Duration),
+    /// At SIGINT or SIGTERM.
+    Interrupted,
+}
+
+/// What `mcast ping` was asked to do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The group and port.
+    pub to: SocketAddrV4,
+    /// The interface to join on and send multicast from.
+    pub interface: Interface,
+    /// Time between rounds.
+    pub interval: Duration,
+    /// When to stop.
+    pub end: End,
+    /// TTL of everything sent, unicast and multicast.
+    pub ttl: u8,
+    /// UDP payload length of requests (at least the probe header).
+    pub size: usize,
+}
+
+/// How a datagram travelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    /// To this host's address.
+    Unicast,
+    /// To the group.
+    Multicast,
+}
+
+impl Path {
+    fn name(self) -> &'static str {
+        match self {
+            Path::Unicast => "unicast",
+            Path::Multicast => "multicast",
+        }
+    }
+}
+
+/// Round-trip times, in milliseconds (Welford's running mean and variance).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Rtt {
+    /// How many.
+    pub count: u64,
+    /// The shortest.
+    pub min: f64,
+    /// The longest.
+    pub max: f64,
+    mean: f64,
+    m2: f64,
+}
+
+impl Rtt {
+    /// Adds one round-trip time.
+    pub fn add(&mut self, ms: f64) {
+        self.count += 1;
+        if self.count == 1 {
+            (self.min, self.max) = (ms, ms);
+        } else {
+            self.min = self.min.min(ms);
+            self.max = self.max.max(ms);
+        }
+        let delta = ms - self.mean;
+        self.mean += delta / self.count as f64;
+        self.m2 += delta * (ms - self.mean);
+    }
+
+    /// The mean.
+    pub fn avg(&self) -> f64 {
+        self.mean
+    }
+
+    /// The standard deviation (of the times measured, not an estimate for more).
+    pub fn stddev(&self) -> f64 {
+        if self.count == 0 { 0.0 } else { (self.m2 / self.count as f64).sqrt() }
+    }
+}
+
+/// What one path to one peer measured.
+#[derive(Debug, Clone, Default)]
+pub struct PathStats {
+    /// The first round whose request counts for this peer.
+    first: Option<u64>,
+    answers: Sequence,
+    /// Round-trip times of the first answer to each request.
+    pub rtt: Rtt,
+    /// Hops from the peer to this host: its TTL minus the TTL its datagrams arrived with.
+    pub hops: Option<u8>,
+    /// Hops from this host to the peer: this host's TTL minus the TTL its requests
+    /// arrived with there.
+    pub hops_to_peer: Option<u8>,
+}
+
+/// A path's figures at the end of a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Summary {
+    /// Requests sent that count for the peer.
+    pub sent: u64,
+    /// Requests answered (each once).
+    pub answered: u64,
+    /// Answers received more than once.
+    pub duplicates: u64,
+    /// Round-trip times.
+    pub rtt: Rtt,
+    /// Hops from the peer.
+    pub hops: Option<u8>,
+    /// Hops to the peer.
+    pub hops_to_peer: Option<u8>,
+}
+
+impl Summary {
+    /// Lost requests as a percentage of those sent; `None` if none was sent.
+    pub fn loss_percent(&self) -> Option<f64> {
+        (self.sent > 0).then(|| (self.sent - self.answered.min(self.sent)) as f64 * 100.0 / self.sent as f64)
+    }
+
+    /// Every request was answered, and there was at least one.
+    pub fn complete(&self) -> bool {
+        self.sent > 0 && self.answered >= self.sent
+    }
+}
+
+impl PathStats {
+    fn summary(&self, last_round: u64) -> Summary {
+        let sent = self.first.filter(|&f| f <= last_round).map_or(0, |f| last_round - f + 1);
+        let s = self.answers.stats();
+        Summary {
+            sent,
+            answered: s.received - s.duplicated,
+            duplicates: s.duplicated,
+            rtt: self.rtt,
+            hops: self.hops,
+            hops_to_peer: self.hops_to_peer,
+        }
+    }
+}
+
+/// One peer: what each path measured.
+#[derive(Debug, Clone, Default)]
+pub struct Peer {
+    unicast: PathStats,
+    multicast: PathStats,
+}
+
+impl Peer {
+    fn path(&mut self, path: Path) -> &mut PathStats {
+        match path {
+            Path::Unicast => &mut self.unicast,
+            Path::Multicast => &mut self.multicast,
+        }
+    }
+}
+
+/// `peer`'s TTL minus the TTL its datagram arrived with, when both are known and make
+/// sense.
+fn hops(sent: u8, arrived: Option<u8>) -> Option<u8> {
+    let arrived = arrived?;
+    (sent > 0 && arrived > 0 && arrived <= sent).then(|| sent - arrived)
+}
+
+fn ms(x: f64) -> String {
+    format!("{x:.3}")
+}
+
+fn rtt_text(rtt: &Rtt) -> String {
+    if rtt.count == 0 {
+        "-".into()
+    } else {
+        format!("{}/{}/{}/{}", ms(rtt.min), ms(rtt.avg()), ms(rtt.max), ms(rtt.stddev()))
+    }
+}
+
+fn hops_text(hops: Option<u8>) -> String {
+    hops.map_or_else(|| "?".into(), |h| h.to_string())
+}
+
+/// The final table: a header, then one line per peer and path.
+pub fn summary_text(peers: &[(Ipv4Addr, Summary, Summary)]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<15}  {:<9}  {:>6}  {:>8}  {:>4}  {:>6}  {:<31}  hops",
+        "peer", "path", "sent", "answered", "dup", "loss", "rtt min/avg/max/stddev ms"
+    );
+    for (addr, unicast, multicast) in peers {
+        for (path, p) in [(Path::Unicast, unicast), (Path::Multicast, multicast)] {
+            let loss = p.loss_percent().map_or_else(|| "-".into(), |l| format!("{l:.1}%"));
+            let _ = writeln!(
+                s,
+                "{:<15}  {:<9}  {:>6}  {:>8}  {:>4}  {:>6}  {:<31}  {}",
+                addr.to_string(),
+                path.name(),
+                p.sent,
+                p.answered,
+                p.duplicates,
+                loss,
+                rtt_text(&p.rtt),
+                hops_text(p.hops)
+            );
+        }
+    }
+    s
+}
+
+fn opt_num(o: Option<impl std::fmt::Display>) -> String {
+    o.map_or_else(|| "null".into(), |v| v.to_string())
+}
+
+fn summary_path_json(p: &Summary) -> String {
+    let rtt = if p.rtt.count == 0 {
+        "null".to_string()
+    } else {
+        Object::new()
+            .num("min", ms(p.rtt.min))
+            .num("avg", ms(p.rtt.avg()))
+            .num("max", ms(p.rtt.max))
+            .num("stddev", ms(p.rtt.stddev()))
+            .finish()
+    };
+    Object::new()
+        .num("sent", p.sent)
+        .num("answered", p.answered)
+        .num("duplicates", p.duplicates)
+        .raw("loss_percent", &opt_num(p.loss_percent().map(|l| format!("{l:.1}"))))
+        .raw("rtt_ms", &rtt)
+        .raw("hops", &opt_num(p.hops))
+        .raw("hops_to_peer", &opt_num(p.hops_to_peer))
+        .finish()
+}
+
+/// The final JSON line of one peer.
+pub fn summary_json(addr: Ipv4Addr, unicast: &Summary, multicast: &Summary) -> String {
+    Object::new()
+        .str("event", "summary")
+        .str("peer", addr.to_string())
+        .raw("unicast", &summary_path_json(unicast))
+        .raw("multicast", &summary_path_json(multicast))
+        .finish()
+}
+
+/// One answer as it arrives.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Answer {
+    /// Who answered.
+    pub peer: Ipv4Addr,
+    /// Which path.
+    pub path: Path,
+    /// The request's sequence number.
+    pub seq: u64,
+    /// The datagram's length.
+    pub len: usize,
+    /// Hops from the peer, if known.
+    pub hops: Option<u8>,
+    /// Round-trip time in milliseconds.
+    pub rtt: f64,
+    /// Whether this request had been answered already on this path.
+    pub duplicate: bool,
+}
+
+/// A live line: one per answer.
+pub fn answer_text(a: &Answer) -> String {
+    format!(
+        "{:<15}  {:<9}  seq {}  {} octets  hops {}  rtt {} ms{}",
+        a.peer.to_string(),
+        a.path.name(),
+        a.seq,
+        a.len,
+        hops_text(a.hops),
+        ms(a.rtt),
+        if a.duplicate { "  (duplicate)" } else { "" }
+    )
+}
+
+/// A live JSON line: one per answer.
+pub fn answer_json(a: &Answer) -> String {
+    Object::new()
+        .str("event", "answer")
+        .str("peer", a.peer.to_string())
+        .str("path", a.path.name())
+        .num("seq", a.seq)
+        .num("len", a.len)
+        .raw("hops", &opt_num(a.hops))
+        .num("rtt_ms", ms(a.rtt))
+        .num("duplicate", a.duplicate)
+        .finish()
+}
+
+fn os(e: mcast::socket::Error) -> Failure {
+    Failure::error(e.to_string())
+}
+
+/// The state of one run.
+struct Pinger {
+    socket: MulticastSocket,
+    group: GroupAddr,
+    port: u16,
+    ttl: u8,
+    size: usize,
+    stream: u32,
+    round: u64,
+    peers: BTreeMap<Ipv4Addr, Peer>,
+    buf: Vec<u8>,
+}
+
+impl Pinger {
+    fn send_unicast(&self, payload: &[u8], to: SocketAddrV4) {
+        if let Err(e) = self.socket.socket().send_to(payload, &SockAddr::from(to)) {
+            eprintln!("mcast: send to {to}: {e}");
+        }
+    }
+
+    /// Sends the next round's requests.
+    fn send_round(&mut self) {
+        self.round += 1;
+        let mut buf = vec![0u8; self.size];
+        let request = Probe {
+            kind: Kind::PingRequest,
+            ttl: self.ttl,
+            stream: self.stream,
+            seq: self.round,
+            sent: probe::wall_clock(),
+            aux: 0,
+        };
+        let _ = request.write(&mut buf);
+        if let Err(e) = self.socket.send_to(&buf, self.group, self.port) {
+            eprintln!("mcast: {e}");
+        }
+        let round = self.round;
+        let peers: Vec<Ipv4Addr> = self.peers.keys().copied().collect();
+        for addr in peers {
+            if let Some(peer) = self.peers.get_mut(&addr) {
+                peer.unicast.first.get_or_insert(round);
+            }
+            self.send_unicast(&buf, SocketAddrV4::new(addr, self.port));
+        }
+    }
+
+    /// The peer at `addr`, made if it is new: its requests count from the next round.
+    fn peer(&mut self, addr: Ipv4Addr) -> &mut Peer {
+        let next = self.round + 1;
+        self.peers.entry(addr).or_insert_with(|| {
+            let mut p = Peer::default();
+            p.multicast.first = Some(next);
+            p
+        })
+    }
+
+    /// Handles one received datagram; returns the answer to print, if it was one.
+    fn handle(&mut self, d: mcast::socket::Datagram) -> Option<Answer> {
+        let probe = Probe::parse(&self.buf[..d.len])?;
+        let path = match d.destination {
+            Some(dst) if dst.is_multicast() => Path::Multicast,
+            Some(_) => Path::Unicast,
+            None => return None,
+        };
+        let from = *d.source.ip();
+        match probe.kind {
+            Kind::PingRequest if probe.stream != self.stream => {
+                let hops = hops(probe.ttl, d.ttl);
+                let peer = self.peer(from).path(path);
+                if hops.is_some() {
+                    peer.hops = hops;
+                }
+                let answer = Probe { kind: Kind::PingAnswer, ttl: self.ttl, aux: d.ttl.map_or(0, u32::from), ..probe };
+                let mut out = vec![0u8; d.len.max(probe::LEN)];
+                let _ = answer.write(&mut out);
+                match path {
+                    Path::Multicast => {
+                        if let Err(e) = self.socket.send_to(&out, self.group, self.port) {
+                            eprintln!("mcast: {e}");
+                        }
+                    }
+                    Path::Unicast => self.send_unicast(&out, d.source),
+                }
+                None
+            }
+            Kind::PingAnswer if probe.stream == self.stream => {
+                if probe.seq == 0 || probe.seq > self.round {
+                    return None;
+                }
+                let own_ttl = self.ttl;
+                let stats = self.peer(from).path(path);
+                match (path, stats.first) {
+                    (Path::Unicast, Some(first)) if probe.seq >= first => {}
+                    (Path::Unicast, _) => return None,
+                    (Path::Multicast, first) => stats.first = Some(first.map_or(probe.seq, |f| f.min(probe.seq))),
+                }
+                let before = stats.answers.stats().duplicated;
+                stats.answers.record(probe.seq);
+                let duplicate = stats.answers.stats().duplicated > before;
+                let rtt = probe::wall_clock().saturating_sub(probe.sent).as_secs_f64() * 1000.0;
+                if !duplicate {
+                    stats.rtt.add(rtt);
+                }
+                let h = hops(probe.ttl, d.ttl);
+                if h.is_some() {
+                    stats.hops = h;
+                }
+                let back = u8::try_from(probe.aux).ok().filter(|&a| a > 0);
+                if let Some(to) = hops(own_ttl, back) {
+                    stats.hops_to_peer = Some(to);
+                }
+                Some(Answer { peer: from, path, seq: probe.seq, len: d.len, hops: h, rtt, duplicate })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `mcast ping GROUP:PORT …`.
+pub fn run(out: &mut Out, o: &Options) -> Result<(), Failure> {
+    let group = GroupAddr::from_ipv4(*o.to.ip()).map_err(|e| Failure::usage(format!("{}: {e}", o.to.ip())))?;
+    if !group.is_joinable() {
+        return Err(Failure::usage(format!("{group}: not a group a host may join")));
+    }
+    let mut socket = MulticastSocket::bind(o.to.port()).map_err(os)?;
+    socket.join(group, o.interface).map_err(os)?;
+    socket.set_interface(o.interface).map_err(os)?;
+    socket.set_ttl(o.ttl).map_err(os)?;
+    socket.socket().set_ttl_v4(u32::from(o.ttl)).map_err(|e| Failure::error(format!("set unicast TTL: {e}")))?;
+    let stream = probe::wall_clock().subsec_nanos() ^ std::process::id().rotate_left(16);
+    let mut p = Pinger {
+        socket,
+        group,
+        port: o.to.port(),
+        ttl: o.ttl,
+        size: o.size,
+        stream,
+        round: 0,
+        peers: BTreeMap::new(),
+        buf: vec![0u8; 65536],
+    };
+    signals::install();
+    eprintln!(
+        "pinging {} on {} (ttl {}, {} octets every {} ms, stream {stream:08x})",
+        o.to,
+        o.interface,
+        o.ttl,
+        o.size,
+        o.interval.as_millis()
+    );
+    let started = Instant::now();
+    let linger = o.interval.saturating_mul(2).max(Duration::from_secs(1));
+    let mut next = started;
+    let mut stop: Option<Instant> = None;
+    loop {
+        if signals::interrupted() {
+            break;
+        }
+        let now = Instant::now();
+        if stop.is_none() && now >= next {
+            let done = match o.end {
+                End::Count(n) => p.round >= n,
+                End::Duration(d) => p.round > 0 && now >= started + d,
+                End::Interrupted => false,
+            };
+            if done {
+                stop = Some(now + linger);
+            } else {
+                p.send_round();
+                next += o.interval;
+                if next < now {
+                    next = now + o.interval;
+                }
+            }
+        }
+        let until = stop.unwrap_or(next);
+        let Some(wait) = until.checked_duration_since(Instant::now()).filter(|w| !w.is_zero()) else {
+            if stop.is_some() {
+                break;
+            }
+            continue;
+        };
+        p.socket.set_read_timeout(Some(wait.max(Duration::from_millis(1)))).map_err(os)?;
+        let mut buf = std::mem::take(&mut p.buf);
+        let received = p.socket.recv(&mut buf);
+        p.buf = buf;
+        match received {
+            Ok(d) => {
+                if let Some(a) = p.handle(d) {
+                    out.line(&if out.json { answer_json(&a) } else { answer_text(&a) });
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::TimedOut => {}
+            Err(_) if signals::interrupted() => break,
+            Err(e) => return Err(os(e)),
+        }
+    }
+    finish(out, &p, started.elapsed())
+}
+
+fn finish(out: &mut Out, p: &Pinger, elapsed: Duration) -> Result<(), Failure> {
+    let peers: Vec<(Ipv4Addr, Summary, Summary)> =
+        p.peers.iter().map(|(a, peer)| (*a, peer.unicast.summary(p.round), peer.multicast.summary(p.round))).collect();
+    if out.json {
+        for (addr, u, m) in &peers {
+            out.line(&summary_json(*addr, u, m));
+        }
+    } else if !peers.is_empty() {
+        out.text(&summary_text(&peers));
+    }
+    if peers.is_empty() {
+        return Err(Failure::timeout(format!(
+            "no peer heard in {:.1} s ({} requests sent)",
+            elapsed.as_secs_f64(),
+            p.round
+        )));
+    }
+    let incomplete = peers.iter().filter(|(_, u, m)| !(u.complete() && m.complete())).count();
+    if incomplete > 0 {
+        return Err(Failure {
+            code: EXIT_LOSS,
+            message: format!("{incomplete} of {} peers did not answer every request on both paths", peers.len()),
+        });
+    }
+    Ok(())
+}
+
+/// SIGINT and SIGTERM end the run with its summary (Unix); elsewhere they end the
+/// program.
+#[cfg(unix)]
+mod signals {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+    extern "C" fn on_signal(_: libc::c_int) {
+        INTERRUPTED.store(true, Ordering::SeqCst);
+    }
+
+    /// Installs the handler. A receive waiting when the signal comes returns `EINTR`
+    /// (a socket with a receive timeout is never restarted).
+    pub fn install() {
+        for sig in [libc::SIGINT, libc::SIGTERM] {
+            // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+            #[allow(unsafe_code)]
+            unsafe {
+                libc::signal(sig, on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t);
+            }
+        }
+    }
+
+    /// Whether SIGINT or SIGTERM came.
+    pub fn interrupted() -> bool {
+        INTERRUPTED.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(not(unix))]
+mod signals {
+    pub fn install() {}
+
+    pub fn interrupted() -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(sent: u64, answered: u64, duplicates: u64, rtts: &[f64], hops: Option<u8>) -> Summary {
+        let mut rtt = Rtt::default();
+        for &r in rtts {
+            rtt.add(r);
+        }
+        Summary { sent, answered, duplicates, rtt, hops, hops_to_peer: hops }
+    }
+
+    #[test]
+    fn rtt_statistics_are_min_avg_max_and_population_stddev() {
+        let mut r = Rtt::default();
+        for x in [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0] {
+            r.add(x);
+        }
+        assert_eq!((r.count, r.min, r.max, r.avg()), (8, 2.0, 9.0, 5.0));
+        assert!((r.stddev() - 2.0).abs() < 1e-12, "{}", r.stddev());
+        assert_eq!(Rtt::default().stddev(), 0.0);
+    }
+
+    #[test]
+    fn the_summary_table_has_a_line_per_peer_and_path() {
+        let peers = [
+            (
+                Ipv4Addr::new(10, 99, 0, 2),
+                summary(20, 20, 0, &[0.5, 1.5], Some(0)),
+                summary(20, 19, 1, &[1.0, 1.25, 1.5], Some(2)),
+            ),
+            (Ipv4Addr::new(10, 99, 0, 3), summary(3, 3, 0, &[0.25], None), summary(0, 0, 0, &[], None)),
+        ];
+        assert_eq!(
+            summary_text(&peers),
+            "\
+peer             path         sent  answered   dup    loss  rtt min/avg/max/stddev ms        hops
+10.99.0.2        unicast        20        20     0    0.0%  0.500/1.000/1.500/0.500          0
+10.99.0.2        multicast      20        19     1    5.0%  1.000/1.250/1.500/0.204          2
+10.99.0.3        unicast         3         3     0    0.0%  0.250/0.250/0.250/0.000          ?
+10.99.0.3        multicast       0         0     0       -  -                                ?
+"
+        );
+    }
+
+    #[test]
+    fn the_summary_json_follows_the_schema() {
+        let u = summary(20, 20, 0, &[0.5, 1.5], Some(0));
+        let m = summary(20, 0, 0, &[], None);
+        assert_eq!(
+            summary_json(Ipv4Addr::new(10, 99, 0, 2), &u, &m),
+            r#"{"event":"summary","peer":"10.99.0.2","unicast":{"sent":20,"answered":20,"duplicates":0,"loss_percent":0.0,"rtt_ms":{"min":0.500,"avg":1.000,"max":1.500,"stddev":0.500},"hops":0,"hops_to_peer":0},"multicast":{"sent":20,"answered":0,"duplicates":0,"loss_percent":100.0,"rtt_ms":null,"hops":null,"hops_to_peer":null}}"#
+        );
+    }
+
+    #[test]
+    fn answers_print_as_a_line_and_as_json() {
+        let a = Answer {
+            peer: Ipv4Addr::new(10, 99, 0, 3),
+            path: Path::Multicast,
+            seq: 7,
+            len: 64,
+            hops: Some(1),
+            rtt: 0.3125,
+            duplicate: false,
+        };
+        assert_eq!(answer_text(&a), "10.99.0.3        multicast  seq 7  64 octets  hops 1  rtt 0.312 ms");
+        assert_eq!(
+            answer_text(&Answer { hops: None, duplicate: true, path: Path::Unicast, ..a }),
+            "10.99.0.3        unicast    seq 7  64 octets  hops ?  rtt 0.312 ms  (duplicate)"
+        );
+        assert_eq!(
+            answer_json(&a),
+            r#"{"event":"answer","peer":"10.99.0.3","path":"multicast","seq":7,"len":64,"hops":1,"rtt_ms":0.312,"duplicate":false}"#
+        );
+    }
+
+    #[test]
+    fn loss_and_completeness() {
+        assert_eq!(summary(4, 3, 0, &[], None).loss_percent(), Some(25.0));
+        assert_eq!(summary(4, 5, 0, &[], None).loss_percent(), Some(0.0), "never below zero");
+        assert_eq!(summary(0, 0, 0, &[], None).loss_percent(), None);
+        assert!(summary(4, 4, 1, &[], None).complete());
+        assert!(!summary(4, 3, 0, &[], None).complete());
+        assert!(!summary(0, 0, 0, &[], None).complete(), "a path never asked is not complete");
+    }
+
+    #[test]
+    fn hops_are_the_ttl_spent() {
+        assert_eq!(hops(64, Some(61)), Some(3));
+        assert_eq!(hops(64, Some(64)), Some(0));
+        assert_eq!(hops(64, None), None);
+        assert_eq!(hops(0, Some(61)), None, "the sender did not say");
+        assert_eq!(hops(1, Some(5)), None, "arrived with more than it was sent with");
+    }
+
+    #[test]
+    fn path_counts_follow_the_first_round_that_counts() {
+        let mut s = PathStats { first: Some(3), ..PathStats::default() };
+        for seq in [3, 4, 4, 6] {
+            s.answers.record(seq);
+        }
+        let sum = s.summary(6);
+        assert_eq!((sum.sent, sum.answered, sum.duplicates), (4, 3, 1));
+        assert_eq!(s.summary(2).sent, 0, "the first round that counts is not sent yet");
+        assert_eq!(PathStats::default().summary(9).sent, 0, "never asked");
+    }
+}
