@@ -154,7 +154,7 @@ fn three_hosts_on_a_bridge_answer_each_other_over_both_paths() {
             for path in ["unicast", "multicast"] {
                 let r = row(out, peer, path);
                 let (sent, answered): (u64, u64) = (r[0].parse().unwrap(), r[1].parse().unwrap());
-                assert!((15..=20).contains(&sent) && answered == sent, "{peer} {path}: {out}");
+                assert!((10..=20).contains(&sent) && answered == sent, "{peer} {path}: {out}");
                 assert_eq!((r[2], r[3]), ("0", "0.0%"), "{peer} {path}: {out}");
                 assert_eq!(r[4].split('/').count(), 4, "rtt min/avg/max/stddev: {out}");
                 assert_eq!(r[5], "0", "one link: no TTL spent: {out}");
@@ -163,7 +163,7 @@ fn three_hosts_on_a_bridge_answer_each_other_over_both_paths() {
         assert!(!out.contains(addrs[i]), "itself is no peer: {out}");
         // A live line per answer.
         let live = out.lines().filter(|l| l.contains(" octets  hops 0  rtt ")).count();
-        assert!(live >= 4 * 15, "{out}");
+        assert!(live >= 4 * 10, "{out}");
     }
 }
 
