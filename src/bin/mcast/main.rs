@@ -176,7 +176,8 @@ Every interval each instance multicasts a request to GROUP:PORT and sends it by 
 every peer it has heard of; every instance answers each request, a multicast request to
 the group and a unicast one to its sender. One line per answer while it runs, a table per
 peer and path at the end. After the last request it keeps answering for max(1 s, 2 ×
-interval). Without --count or --duration it runs until SIGINT or SIGTERM.
+interval). Without --count or --duration it runs until SIGINT or SIGTERM (on Windows,
+Ctrl-C ends it without the table).
 
 Exit status: 0 every peer answered every request on both paths, 4 no peer was heard,
 6 some peer did not.";
@@ -199,10 +200,10 @@ struct PingArgs {
     #[arg(long, value_name = "S")]
     duration: Option<f64>,
     /// IP time-to-live of requests and answers, unicast and multicast
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u8).range(1..))]
+    #[arg(long, default_value_t = 64, value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
     ttl: u8,
     /// UDP payload octets of a request, the 32-octet probe header included
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(32..=65507))]
+    #[arg(long, default_value_t = 64, value_name = "N", value_parser = clap::value_parser!(u16).range(32..=65507))]
     size: u16,
     #[command(flatten)]
     output: Output,

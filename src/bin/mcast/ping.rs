@@ -706,6 +706,106 @@ peer             path         sent  answered   dup    loss  rtt min/avg/max/stdd
         assert_eq!(hops(1, Some(5)), None, "arrived with more than it was sent with");
     }
 
+    /// A pinger on a socket of its own (port 0, multicast out of `lo`; its peer is
+    /// 127.0.0.2, so that its answers stay on this host) that has sent
+    /// `rounds` rounds, and a way to hand it a probe as if it had arrived.
+    fn pinger(rounds: u64) -> Pinger {
+        let mut socket = MulticastSocket::bind(0).unwrap();
+        socket.set_interface(Interface::Addr(Ipv4Addr::LOCALHOST)).unwrap();
+        let port = socket.local_port();
+        Pinger {
+            socket,
+            group: "239.98.9.9".parse().unwrap(),
+            port,
+            ttl: 64,
+            size: 64,
+            stream: 7,
+            round: rounds,
+            peers: BTreeMap::new(),
+            buf: vec![0u8; 2048],
+        }
+    }
+
+    fn arrive(p: &mut Pinger, from: [u8; 4], to: [u8; 4], ttl: Option<u8>, probe: Probe) -> Option<Answer> {
+        let len = probe.write(&mut p.buf).unwrap().len();
+        let d = mcast::socket::Datagram {
+            len,
+            source: SocketAddrV4::new(Ipv4Addr::from(from), 9),
+            destination: Some(Ipv4Addr::from(to)),
+            interface_index: None,
+            ttl,
+        };
+        p.handle(d)
+    }
+
+    fn probe(kind: Kind, stream: u32, seq: u64, aux: u32) -> Probe {
+        Probe { kind, ttl: 64, stream, seq, sent: probe::wall_clock(), aux }
+    }
+
+    const PEER: [u8; 4] = [127, 0, 0, 2];
+    const GROUP: [u8; 4] = [239, 98, 9, 9];
+    const ME: [u8; 4] = [127, 0, 0, 1];
+
+    #[test]
+    fn its_own_requests_make_no_peer_and_others_do() {
+        let mut p = pinger(3);
+        assert_eq!(arrive(&mut p, ME, GROUP, Some(64), probe(Kind::PingRequest, 7, 3, 0)), None);
+        assert!(p.peers.is_empty(), "its own request, looped back");
+        assert_eq!(arrive(&mut p, PEER, GROUP, Some(62), probe(Kind::PingRequest, 9, 1, 0)), None);
+        let peer = &p.peers[&Ipv4Addr::from(PEER)];
+        assert_eq!(peer.multicast.hops, Some(2));
+        assert_eq!(peer.multicast.first, Some(4), "counts from the next round");
+        assert_eq!(peer.unicast.first, None, "no unicast request sent to it yet");
+        // Answers to other streams (another host's requests, answered to the group) are
+        // not ours.
+        assert_eq!(arrive(&mut p, PEER, GROUP, Some(64), probe(Kind::PingAnswer, 9, 1, 64)), None);
+        // Datagrams that are not probes are ignored.
+        p.buf[..4].copy_from_slice(b"nope");
+        let d = mcast::socket::Datagram {
+            len: 40,
+            source: SocketAddrV4::new(Ipv4Addr::from(PEER), 9),
+            destination: Some(Ipv4Addr::from(GROUP)),
+            interface_index: None,
+            ttl: None,
+        };
+        assert_eq!(p.handle(d), None);
+    }
+
+    #[test]
+    fn answers_are_counted_per_path_once_each_within_the_rounds_sent() {
+        let mut p = pinger(5);
+        // The peer answers round 2 to the group before it was heard of: multicast counts
+        // from round 2.
+        let a = arrive(&mut p, PEER, GROUP, Some(63), probe(Kind::PingAnswer, 7, 2, 61)).unwrap();
+        assert_eq!((a.path, a.seq, a.hops, a.duplicate), (Path::Multicast, 2, Some(1), false));
+        assert!(a.rtt >= 0.0 && a.rtt < 1000.0, "{}", a.rtt);
+        let again = arrive(&mut p, PEER, GROUP, Some(63), probe(Kind::PingAnswer, 7, 2, 61)).unwrap();
+        assert!(again.duplicate);
+        assert_eq!(arrive(&mut p, PEER, GROUP, None, probe(Kind::PingAnswer, 7, 6, 0)), None, "round 6 not sent");
+        assert_eq!(arrive(&mut p, PEER, GROUP, None, probe(Kind::PingAnswer, 7, 0, 0)), None, "no round 0");
+        // No unicast request went to the peer yet: a unicast answer does not count.
+        assert_eq!(arrive(&mut p, PEER, ME, Some(64), probe(Kind::PingAnswer, 7, 5, 64)), None);
+        p.send_round();
+        let u = arrive(&mut p, PEER, ME, Some(64), probe(Kind::PingAnswer, 7, 6, 64)).unwrap();
+        assert_eq!((u.path, u.seq, u.hops), (Path::Unicast, 6, Some(0)));
+        let peer = &p.peers[&Ipv4Addr::from(PEER)];
+        let m = peer.multicast.summary(p.round);
+        assert_eq!((m.sent, m.answered, m.duplicates, m.rtt.count), (5, 1, 1, 1));
+        assert_eq!((m.hops, m.hops_to_peer), (Some(1), Some(3)));
+        let u = peer.unicast.summary(p.round);
+        assert_eq!((u.sent, u.answered, u.hops_to_peer), (1, 1, Some(0)));
+        // Without a destination the path is unknown: not counted.
+        let len = probe(Kind::PingAnswer, 7, 3, 0).write(&mut p.buf).unwrap().len();
+        let d = mcast::socket::Datagram {
+            len,
+            source: SocketAddrV4::new(Ipv4Addr::from(PEER), 9),
+            destination: None,
+            interface_index: None,
+            ttl: None,
+        };
+        assert_eq!(p.handle(d), None);
+    }
+
     #[test]
     fn path_counts_follow_the_first_round_that_counts() {
         let mut s = PathStats { first: Some(3), ..PathStats::default() };
