@@ -527,21 +527,31 @@ pub fn run(out: &mut Out, o: &Options) -> Result<(), Failure> {
             continue;
         };
         p.socket.set_read_timeout(Some(wait.max(Duration::from_millis(1)))).map_err(os)?;
-        let mut buf = std::mem::take(&mut p.buf);
-        let received = p.socket.recv(&mut buf);
-        p.buf = buf;
-        match received {
+        match p.socket.recv(&mut p.buf) {
             Ok(d) => {
                 if let Some(a) = p.handle(d) {
                     out.line(&if out.json { answer_json(&a) } else { answer_text(&a) });
                 }
             }
-            Err(e) if e.kind() == ErrorKind::TimedOut => {}
+            Err(e) if e.kind() == ErrorKind::TimedOut || is_port_unreachable(&e) => {}
             Err(_) if signals::interrupted() => break,
             Err(e) => return Err(os(e)),
         }
     }
     finish(out, &p, started.elapsed())
+}
+
+/// Whether a receive failed only because an earlier unicast request met a closed port
+/// (a peer that stopped): Windows reports the ICMP port unreachable on the next receive
+/// of an unconnected UDP socket (`WSAECONNRESET`), Linux does not.
+fn is_port_unreachable(e: &mcast::socket::Error) -> bool {
+    is_port_unreachable_code(e.raw_os_error())
+}
+
+fn is_port_unreachable_code(code: Option<i32>) -> bool {
+    code.map(std::io::Error::from_raw_os_error).is_some_and(|e| {
+        matches!(e.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionRefused)
+    })
 }
 
 fn finish(out: &mut Out, p: &Pinger, elapsed: Duration) -> Result<(), Failure> {
@@ -804,6 +814,36 @@ peer             path         sent  answered   dup    loss  rtt min/avg/max/stdd
             ttl: None,
         };
         assert_eq!(p.handle(d), None);
+    }
+
+    #[test]
+    fn the_errors_of_a_closed_port_are_recognised() {
+        // WSAECONNRESET, and WSAEACCES (Windows); ECONNREFUSED and EACCES (Unix).
+        #[cfg(windows)]
+        let (closed, other) = (10054, 10013);
+        #[cfg(unix)]
+        let (closed, other) = (libc::ECONNREFUSED, libc::EACCES);
+        assert!(is_port_unreachable_code(Some(closed)));
+        assert!(!is_port_unreachable_code(Some(other)));
+        assert!(!is_port_unreachable_code(None));
+    }
+
+    /// Linux reports the ICMP port unreachable to a connected socket; Wine does not
+    /// pass it on.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_closed_port_reported_on_receive_is_not_an_error() {
+        let closed = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let socket = MulticastSocket::bind(0).unwrap();
+        socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        let timeout = socket.recv(&mut [0u8; 8]).unwrap_err();
+        assert!(!is_port_unreachable(&timeout), "{timeout}");
+        // A connected socket gets the ICMP port unreachable on its next receive, as an
+        // unconnected one does on Windows.
+        socket.socket().connect(&closed.into()).unwrap();
+        socket.socket().send(b"x").unwrap();
+        let refused = socket.recv(&mut [0u8; 8]).unwrap_err();
+        assert!(is_port_unreachable(&refused), "{refused}");
     }
 
     #[test]
