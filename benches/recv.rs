@@ -22,6 +22,9 @@ use mcast::socket::{Interface, MulticastSocket, RecvBatch};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 #[allow(dead_code, unused_imports)]
+#[path = "../src/bin/mcast/spread.rs"]
+mod spread;
+#[allow(dead_code, unused_imports)]
 #[path = "../src/bin/mcast/tally.rs"]
 mod tally;
 

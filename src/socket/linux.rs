@@ -27,10 +27,12 @@ pub use link::{IgmpSocket, LinkState, LinkWatcher};
 pub(super) struct State;
 
 /// Turns `IP_MULTICAST_ALL` off (a socket bound to `INADDR_ANY:port` would otherwise
-/// receive every group any socket of the host joined) and `IP_PKTINFO` on.
+/// receive every group any socket of the host joined), and `IP_PKTINFO` and
+/// `IP_RECVTTL` on.
 pub(super) fn configure(socket: &Socket) -> io::Result<State> {
     socket.set_multicast_all_v4(false)?;
     setsockopt(socket.as_raw_fd(), libc::IPPROTO_IP, libc::IP_PKTINFO, &1 as &libc::c_int)?;
+    setsockopt(socket.as_raw_fd(), libc::IPPROTO_IP, libc::IP_RECVTTL, &1 as &libc::c_int)?;
     Ok(State)
 }
 
@@ -172,10 +174,11 @@ fn setsockopt<T>(fd: RawFd, level: libc::c_int, name: libc::c_int, value: &T) ->
     if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }
 
-/// `recvmsg` with room for one `IP_PKTINFO` control message.
+/// `recvmsg` with room for the `IP_PKTINFO` and `IP_TTL` control messages.
 pub(super) fn recv(socket: &Socket, _state: &State, buf: &mut [u8]) -> io::Result<Received> {
-    // Room for a cmsghdr and an in_pktinfo, 8-aligned.
-    let mut control = [0u64; 8];
+    // Room for two cmsghdrs, an in_pktinfo and an int, 8-aligned (56 octets), with
+    // room to spare.
+    let mut control: mmsg::Control = [0; 16];
     let mut from = MaybeUninit::<libc::sockaddr_in>::zeroed();
     let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
     // SAFETY: msghdr is plain old data for which all-zero bytes are valid.
@@ -186,7 +189,7 @@ pub(super) fn recv(socket: &Socket, _state: &State, buf: &mut [u8]) -> io::Resul
     msg.msg_iov = &raw mut iov;
     msg.msg_iovlen = 1;
     msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = size_of::<[u64; 8]>() as _;
+    msg.msg_controllen = size_of::<mmsg::Control>() as _;
     // SAFETY: every pointer in `msg` refers to a live local buffer (`from`, `iov` over
     // `buf`, `control`) whose length is given beside it, and nothing else uses them
     // during the call.
@@ -200,23 +203,8 @@ pub(super) fn recv(socket: &Socket, _state: &State, buf: &mut [u8]) -> io::Resul
     #[allow(unsafe_code)]
     let from = unsafe { from.assume_init() };
     let source = SocketAddrV4::new(Ipv4Addr::from(u32::from_be(from.sin_addr.s_addr)), u16::from_be(from.sin_port));
-    let mut destination = None;
-    let mut interface_index = None;
-    // SAFETY: the CMSG macros walk `msg.msg_control`, which the kernel filled and whose
-    // length it set in `msg_controllen`; each header returned lies inside it.
-    #[allow(unsafe_code)]
-    unsafe {
-        let mut cmsg = libc::CMSG_FIRSTHDR(&raw const msg);
-        while !cmsg.is_null() {
-            if (*cmsg).cmsg_level == libc::IPPROTO_IP && (*cmsg).cmsg_type == libc::IP_PKTINFO {
-                let info: libc::in_pktinfo = core::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
-                destination = Some(Ipv4Addr::from(u32::from_be(info.ipi_addr.s_addr)));
-                interface_index = u32::try_from(info.ipi_ifindex).ok();
-            }
-            cmsg = libc::CMSG_NXTHDR(&raw const msg, cmsg);
-        }
-    }
-    Ok(Received { len: (n as usize).min(buf.len()), source, destination, interface_index })
+    let (destination, interface_index, ttl) = mmsg::control(&msg);
+    Ok(Received { len: (n as usize).min(buf.len()), source, destination, interface_index, ttl })
 }
 
 /// Which way a captured frame went.

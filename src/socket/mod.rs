@@ -15,10 +15,10 @@
 //! | the membership limit (`igmp_max_memberships`, 20 by default on Linux) is `ENOBUFS` / `WSAENOBUFS` | one [`ErrorKind::TooManyMemberships`]; earlier joins stay in force |
 //! | Winsock 1 headers (`winsock.h`) number the options 2 to 6, Winsock 2 (`ws2ipdef.h`) 9 to 19 | the Winsock 2 numbers, through `ws2_32` (windows-sys's constants, pinned by a test) |
 //!
-//! Receiving gives the sender and the destination group of each datagram
-//! ([`Datagram`]), from `IP_PKTINFO` (`recvmsg` on Linux, `WSARecvMsg` on Windows).
-//! [`MulticastSocket::recv_batch`] takes every datagram already queued, up to a
-//! [`RecvBatch`], in one `recvmmsg` call on Linux.
+//! Receiving gives the sender, the destination group and the TTL of each datagram
+//! ([`Datagram`]), from `IP_PKTINFO` and `IP_RECVTTL` (`recvmsg` on Linux, `WSARecvMsg`
+//! on Windows). [`MulticastSocket::recv_batch`] takes every datagram already queued, up
+//! to a [`RecvBatch`], in one `recvmmsg` call on Linux.
 //!
 //! A sender need not join a group; a receiver must, on the interface the traffic
 //! arrives on. Give the interface explicitly where it matters: in a network namespace
@@ -320,6 +320,9 @@ pub struct Datagram {
     pub destination: Option<Ipv4Addr>,
     /// The index of the interface it arrived on, if the OS said.
     pub interface_index: Option<u32>,
+    /// The IP time-to-live it arrived with (`IP_RECVTTL`), if the OS said: Linux
+    /// always does; Windows does from Windows 10 version 1703 on.
+    pub ttl: Option<u8>,
 }
 
 impl Datagram {
@@ -336,6 +339,7 @@ struct Received {
     source: SocketAddrV4,
     destination: Option<Ipv4Addr>,
     interface_index: Option<u32>,
+    ttl: Option<u8>,
 }
 
 impl Received {
@@ -345,6 +349,7 @@ impl Received {
             source: self.source,
             destination: self.destination,
             interface_index: self.interface_index,
+            ttl: self.ttl,
         }
     }
 }
@@ -374,7 +379,7 @@ const LOCAL_SOURCE_CACHE: usize = 64;
 
 impl MulticastSocket {
     /// A socket bound to `0.0.0.0:port` (0 picks a free port), shareable with other
-    /// sockets bound to the same port (`SO_REUSEADDR`), with `IP_PKTINFO` on, loopback
+    /// sockets bound to the same port (`SO_REUSEADDR`), with `IP_PKTINFO` and `IP_RECVTTL` on, loopback
     /// on, TTL 1 and, on Linux, `IP_MULTICAST_ALL` off.
     pub fn bind(port: u16) -> Result<MulticastSocket> {
         let context = || std::format!("bind 0.0.0.0:{port}");

@@ -16,6 +16,11 @@
 //! | 20 | 8 | send time: nanoseconds since the Unix epoch, the sender's wall clock |
 //! | 28 | 4 | kind-specific: for a ping answer, the TTL the request arrived with (low octet) |
 //!
+//! A ping answer carries the stream id, sequence number and send time of the request
+//! it answers (so the requester matches it to its own requests and measures the round
+//! trip on its own clock), and the TTL the answering host set; its `aux` is 0 when the
+//! answering host could not read the request's TTL.
+//!
 //! A datagram longer than 32 octets carries padding after the header, which a receiver
 //! ignores. A datagram that is shorter, has another magic, or a version other than 1 is
 //! not a probe: [`Probe::parse`] returns `None`, and `mcast recv` counts it as foreign

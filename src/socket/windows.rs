@@ -1,4 +1,4 @@
-//! Windows (Winsock 2, `ws2_32`): `IP_PKTINFO` receive through `WSARecvMsg`, and the
+//! Windows (Winsock 2, `ws2_32`): `IP_PKTINFO` and `IP_RECVTTL` receive through `WSARecvMsg`, and the
 //! interface-index conventions of `ws2ipdef.h`.
 //!
 //! Option numbers are the Winsock 2 ones of `ws2ipdef.h` (windows-sys's constants, the
@@ -32,9 +32,13 @@ fn raw(socket: &Socket) -> ws::SOCKET {
     socket.as_raw_socket() as ws::SOCKET
 }
 
-/// Turns `IP_PKTINFO` on and looks up `WSARecvMsg`.
+/// Turns `IP_PKTINFO` and, where Windows has it, `IP_RECVTTL` on, and looks up
+/// `WSARecvMsg`.
 pub(super) fn configure(socket: &Socket) -> io::Result<State> {
     setsockopt(socket, ws::IPPROTO_IP, ws::IP_PKTINFO, &1u32)?;
+    // Windows 10 version 1703 and later; before, the option is refused and datagrams
+    // come without their TTL.
+    let _ = setsockopt(socket, ws::IPPROTO_IP, ws::IP_RECVTTL, &1u32);
     let guid = ws::WSAID_WSARECVMSG;
     let mut recvmsg: ws::LPFN_WSARECVMSG = None;
     let mut bytes = 0u32;
@@ -107,15 +111,15 @@ fn setsockopt<T>(socket: &Socket, level: i32, name: i32, value: &T) -> io::Resul
     if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }
 
-/// `WSARecvMsg` with room for one `IP_PKTINFO` control message; plain `recvfrom`
-/// without a destination if the provider has no `WSARecvMsg`.
+/// `WSARecvMsg` with room for the `IP_PKTINFO` and TTL control messages; plain
+/// `recvfrom` without a destination if the provider has no `WSARecvMsg`.
 pub(super) fn recv(socket: &Socket, state: &State, buf: &mut [u8]) -> io::Result<Received> {
     let Some(recvmsg) = state.recvmsg else {
         let (len, from) = socket.recv_from(as_uninit(buf))?;
         let source = from.as_socket_ipv4().ok_or_else(|| io::Error::from_raw_os_error(ws::WSAEAFNOSUPPORT))?;
-        return Ok(Received { len, source, destination: None, interface_index: None });
+        return Ok(Received { len, source, destination: None, interface_index: None, ttl: None });
     };
-    let mut control = [0u64; 8];
+    let mut control = [0u64; 16];
     let mut from = ws::SOCKADDR_IN::default();
     let mut data = ws::WSABUF { len: u32::try_from(buf.len()).unwrap_or(u32::MAX), buf: buf.as_mut_ptr() };
     let mut msg = ws::WSAMSG {
@@ -123,7 +127,7 @@ pub(super) fn recv(socket: &Socket, state: &State, buf: &mut [u8]) -> io::Result
         namelen: size_of::<ws::SOCKADDR_IN>() as i32,
         lpBuffers: &raw mut data,
         dwBufferCount: 1,
-        Control: ws::WSABUF { len: size_of::<[u64; 8]>() as u32, buf: control.as_mut_ptr().cast() },
+        Control: ws::WSABUF { len: size_of::<[u64; 16]>() as u32, buf: control.as_mut_ptr().cast() },
         dwFlags: 0,
     };
     let mut received = 0u32;
@@ -143,14 +147,30 @@ pub(super) fn recv(socket: &Socket, state: &State, buf: &mut [u8]) -> io::Result
     #[allow(unsafe_code)]
     let from_addr = unsafe { from.sin_addr.S_un.S_addr };
     let source = SocketAddrV4::new(Ipv4Addr::from(u32::from_be(from_addr)), u16::from_be(from.sin_port));
-    let (destination, interface_index) = pktinfo(&control, msg.Control.len as usize);
-    Ok(Received { len: (received as usize).min(buf.len()), source, destination, interface_index })
+    let info = control_messages(&control, msg.Control.len as usize);
+    Ok(Received {
+        len: (received as usize).min(buf.len()),
+        source,
+        destination: info.destination,
+        interface_index: info.interface_index,
+        ttl: info.ttl,
+    })
 }
 
-/// The `IN_PKTINFO` among the control messages in the first `len` octets of `control`,
-/// read in safe code: `WSACMSGHDR` is `{ usize len, i32 level, i32 type }`, data and
-/// each next header aligned to `usize`.
-fn pktinfo(control: &[u64; 8], len: usize) -> (Option<Ipv4Addr>, Option<u32>) {
+/// What the control messages of a datagram said.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct ControlInfo {
+    destination: Option<Ipv4Addr>,
+    interface_index: Option<u32>,
+    ttl: Option<u8>,
+}
+
+/// The `IN_PKTINFO` and the TTL (an `INT`, of type `IP_TTL`; `IP_RECVTTL` is accepted
+/// too) among the control messages in the first `len` octets of `control`, read in
+/// safe code: `WSACMSGHDR` is `{ usize len, i32 level, i32 type }`, data and each next
+/// header aligned to `usize`.
+fn control_messages(control: &[u64; 16], len: usize) -> ControlInfo {
+    let mut info = ControlInfo::default();
     let bytes: std::vec::Vec<u8> = control.iter().flat_map(|w| w.to_ne_bytes()).collect();
     let bytes = &bytes[..len.min(bytes.len())];
     let word = size_of::<usize>();
@@ -167,13 +187,14 @@ fn pktinfo(control: &[u64; 8], len: usize) -> (Option<Ipv4Addr>, Option<u32>) {
         }
         if level == ws::IPPROTO_IP && kind == ws::IP_PKTINFO && data + 8 <= bytes.len() {
             // IN_PKTINFO { IN_ADDR ipi_addr; ULONG ipi_ifindex; }
-            let addr = Ipv4Addr::new(bytes[data], bytes[data + 1], bytes[data + 2], bytes[data + 3]);
-            let index = u32::from_ne_bytes(bytes[data + 4..data + 8].try_into().unwrap_or([0; 4]));
-            return (Some(addr), Some(index));
+            info.destination = Some(Ipv4Addr::new(bytes[data], bytes[data + 1], bytes[data + 2], bytes[data + 3]));
+            info.interface_index = Some(u32::from_ne_bytes(bytes[data + 4..data + 8].try_into().unwrap_or([0; 4])));
+        } else if level == ws::IPPROTO_IP && (kind == ws::IP_TTL || kind == ws::IP_RECVTTL) && data + 4 <= bytes.len() {
+            info.ttl = u8::try_from(read_i32(data)).ok();
         }
         at += cmsg_len.next_multiple_of(word);
     }
-    (None, None)
+    info
 }
 
 fn as_uninit(buf: &mut [u8]) -> &mut [core::mem::MaybeUninit<u8>] {
@@ -248,19 +269,27 @@ mod tests {
     }
 
     #[test]
-    fn pktinfo_is_found_among_control_messages() {
+    fn pktinfo_and_ttl_are_found_among_control_messages() {
         let mut bytes = std::vec::Vec::new();
         bytes.extend_from_slice(&24usize.to_ne_bytes());
         bytes.extend_from_slice(&ws::IPPROTO_IP.to_ne_bytes());
         bytes.extend_from_slice(&ws::IP_PKTINFO.to_ne_bytes());
         bytes.extend_from_slice(&[239, 1, 2, 3]);
         bytes.extend_from_slice(&4u32.to_ne_bytes());
-        bytes.resize(64, 0);
-        let mut control = [0u64; 8];
+        // WSA_CMSG_LEN(sizeof(INT)) = 20, padded to 24.
+        bytes.extend_from_slice(&20usize.to_ne_bytes());
+        bytes.extend_from_slice(&ws::IPPROTO_IP.to_ne_bytes());
+        bytes.extend_from_slice(&ws::IP_TTL.to_ne_bytes());
+        bytes.extend_from_slice(&63i32.to_ne_bytes());
+        bytes.resize(128, 0);
+        let mut control = [0u64; 16];
         for (w, chunk) in control.iter_mut().zip(bytes.chunks(8)) {
             *w = u64::from_ne_bytes(chunk.try_into().unwrap());
         }
-        assert_eq!(pktinfo(&control, 24), (Some(Ipv4Addr::new(239, 1, 2, 3)), Some(4)));
-        assert_eq!(pktinfo(&control, 16), (None, None));
+        let pktinfo =
+            ControlInfo { destination: Some(Ipv4Addr::new(239, 1, 2, 3)), interface_index: Some(4), ttl: None };
+        assert_eq!(control_messages(&control, 44), ControlInfo { ttl: Some(63), ..pktinfo });
+        assert_eq!(control_messages(&control, 24), pktinfo);
+        assert_eq!(control_messages(&control, 16), ControlInfo::default());
     }
 }

@@ -2,10 +2,11 @@
 //!
 //! Subcommands: `map` (a group's MAC, scope, neighbours and hash bins), `encode` and
 //! `decode` (IGMP frames as hex, or from a pcap file), `send` and `recv` (multicast
-//! datagrams through the socket adapter), `watch` (live IGMP on a Linux link),
-//! `querier` (an IGMP querier daemon for Linux links), `doctor` (what is wrong with
-//! multicast on a Linux link) and `sim` (the simulated LAN). `--json` prints one JSON
-//! object per line.
+//! datagrams through the socket adapter, counting loss per group and sender), `ping`
+//! (loss and round-trip time to every other `mcast ping` on the group, over multicast
+//! and unicast), `watch` (live IGMP on a Linux link), `querier` (an IGMP querier daemon
+//! for Linux links), `doctor` (what is wrong with multicast on a Linux link) and `sim`
+//! (the simulated LAN). `--json` prints one JSON object per line.
 
 mod codec;
 #[cfg(target_os = "linux")]
@@ -13,15 +14,17 @@ mod doctor;
 mod interrupt;
 mod json;
 mod net;
+mod ping;
 mod querier;
 mod recv;
 mod send;
 mod sim;
+mod spread;
 mod tally;
 mod targets;
 
 use std::io::Write as _;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -37,8 +40,9 @@ Exit status:
   2  invalid command line
   3  malformed input: a frame that does not decode, bad hex, an unreadable capture
   4  timed out: recv or watch got fewer than --count (or, without --count, nothing)
-     before --timeout
-  5  doctor found a problem on the link";
+     before --timeout or Ctrl-C; ping heard no peer
+  5  doctor found a problem on the link
+  6  ping: some peer did not answer every request over both unicast and multicast";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -89,6 +93,11 @@ enum Command {
     /// duplicated, reordered, rate and delay spread (a receiver must join, on the
     /// interface the traffic arrives on)
     Recv(recv::RecvArgs),
+    /// Ping every other `mcast ping` on the group over multicast and over unicast: run it
+    /// on several hosts; each prints per peer the loss and round-trip time of both paths
+    /// and the hop distance
+    #[command(after_help = PING_HELP)]
+    Ping(PingArgs),
     /// Print the IGMP frames on a link as they pass, decoded (Linux, needs CAP_NET_RAW)
     Watch {
         /// Interface name, e.g. eth0
@@ -162,6 +171,44 @@ interface. With --json, one object (its schema is in docs/TROUBLESHOOTING.md).
 
 Exit status: 0 when nothing is wrong, 5 when a problem was found, 1 on an operating-system
 error (no such interface, no CAP_NET_RAW).";
+
+const PING_HELP: &str = "\
+Every interval each instance multicasts a request to GROUP:PORT and sends it by unicast to
+every peer it has heard of; every instance answers each request, a multicast request to
+the group and a unicast one to its sender. One line per answer while it runs, a table per
+peer and path at the end. After the last request it keeps answering for max(1 s, 2 ×
+interval). Without --count or --duration it runs until SIGINT or SIGTERM (on Windows,
+Ctrl-C ends it without the table).
+
+Exit status: 0 every peer answered every request on both paths, 4 no peer was heard,
+6 some peer did not.";
+
+#[derive(Debug, Args)]
+struct PingArgs {
+    /// Group and UDP port, e.g. 239.1.2.3:5000 (the socket binds 0.0.0.0:PORT)
+    to: SocketAddrV4,
+    /// Interface to join on and send from: a name, an IPv4 address, an index, or
+    /// "default"
+    #[arg(long, short, value_name = "IFACE", default_value = "default")]
+    interface: String,
+    /// Milliseconds between requests
+    #[arg(long, default_value_t = 1000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    interval: u64,
+    /// Stop sending after this many requests
+    #[arg(long, short = 'n', value_name = "N", conflicts_with = "duration", value_parser = clap::value_parser!(u64).range(1..))]
+    count: Option<u64>,
+    /// Stop sending after this many seconds
+    #[arg(long, value_name = "S")]
+    duration: Option<f64>,
+    /// IP time-to-live of requests and answers, unicast and multicast
+    #[arg(long, default_value_t = 64, value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
+    ttl: u8,
+    /// UDP payload octets of a request, the 32-octet probe header included
+    #[arg(long, default_value_t = 64, value_name = "N", value_parser = clap::value_parser!(u16).range(32..=65507))]
+    size: u16,
+    #[command(flatten)]
+    output: Output,
+}
 
 #[derive(Debug, Args)]
 struct QuerierArgs {
@@ -421,6 +468,27 @@ fn run(command: Command) -> Result<(), Failure> {
         Command::Recv(a) => {
             let mut o = out(&a.output);
             recv::run(&mut o, a)
+        }
+        Command::Ping(a) => {
+            let interface = interface(&a.interface)?;
+            let end = match (a.count, a.duration) {
+                (Some(n), _) => ping::End::Count(n),
+                (None, Some(s)) => match Duration::try_from_secs_f64(s) {
+                    Ok(d) if !d.is_zero() => ping::End::Duration(d),
+                    _ => return Err(Failure::usage(format!("--duration {s}: not a duration"))),
+                },
+                (None, None) => ping::End::Interrupted,
+            };
+            let options = ping::Options {
+                to: a.to,
+                interface,
+                interface_label: interface_label(&a.interface, interface),
+                interval: Duration::from_millis(a.interval),
+                end,
+                ttl: a.ttl,
+                size: usize::from(a.size),
+            };
+            ping::run(&mut out(&a.output), &options)
         }
         Command::Watch { interface, count, timeout, output } => {
             net::watch(&mut out(&output), &interface, count, seconds("--timeout", timeout)?)

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use mcast::socket::probe::{Kind, Probe};
 use mcast::socket::sequence::{Sequence, SequenceStats};
 
+pub use crate::spread::Spread;
+
 /// One row: a sender's stream to a group. Datagrams without a probe header are a
 /// stream of their own (`stream: None`), counted without sequence accounting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -18,37 +20,6 @@ pub struct Key {
     pub sender: SocketAddrV4,
     /// The sender's stream id, if the datagrams carry the probe header.
     pub stream: Option<u32>,
-}
-
-/// Running minimum, maximum, mean and standard deviation (Welford's method).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Spread {
-    n: u64,
-    min: f64,
-    max: f64,
-    mean: f64,
-    m2: f64,
-}
-
-impl Spread {
-    /// Adds one sample.
-    pub fn add(&mut self, x: f64) {
-        self.n += 1;
-        if self.n == 1 {
-            (self.min, self.max) = (x, x);
-        } else {
-            self.min = self.min.min(x);
-            self.max = self.max.max(x);
-        }
-        let d = x - self.mean;
-        self.mean += d / self.n as f64;
-        self.m2 += d * (x - self.mean);
-    }
-
-    /// (min, mean, max, population standard deviation), if there is a sample.
-    pub fn get(&self) -> Option<(f64, f64, f64, f64)> {
-        (self.n > 0).then(|| (self.min, self.mean, self.max, (self.m2 / self.n as f64).sqrt()))
-    }
 }
 
 /// One row's counts.
@@ -131,16 +102,6 @@ impl Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_spread_of_known_samples() {
-        let mut s = Spread::default();
-        assert!(s.get().is_none());
-        for x in [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0] {
-            s.add(x);
-        }
-        assert_eq!(s.get(), Some((2.0, 5.0, 9.0, 2.0)));
-    }
 
     #[test]
     fn rows_are_per_group_sender_and_stream() {

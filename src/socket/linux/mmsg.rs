@@ -1,4 +1,5 @@
-//! `recvmmsg`: several datagrams, with their `IP_PKTINFO`, in one system call.
+//! `recvmmsg`: several datagrams, with their `IP_PKTINFO` and `IP_TTL`, in one system
+//! call; and the reading of those control messages, which `recv` shares.
 
 use core::mem::{MaybeUninit, size_of};
 use core::net::{Ipv4Addr, SocketAddrV4};
@@ -13,9 +14,9 @@ use crate::socket::Received;
 /// The most datagrams one call takes.
 pub(in crate::socket) const MAX: usize = 64;
 
-/// Control-message room per datagram: a cmsghdr and an in_pktinfo (28 octets, 8-aligned
-/// 32), with room to spare.
-type Control = [u64; 8];
+/// Control-message room per datagram: two cmsghdrs, an in_pktinfo and an int (56
+/// octets, 8-aligned), with room to spare.
+pub(in crate::socket) type Control = [u64; 16];
 
 /// Waits (up to the socket's read timeout) for one datagram, then takes every datagram
 /// already queued, up to `bufs.len() / size` and [`MAX`]: datagram *i* goes to
@@ -32,7 +33,7 @@ pub(in crate::socket) fn recv_batch(
         return Ok(());
     }
     let mut names = [MaybeUninit::<libc::sockaddr_in>::zeroed(); MAX];
-    let mut controls = [[0u64; 8]; MAX];
+    let mut controls: [Control; MAX] = [[0; 16]; MAX];
     // SAFETY: iovec and mmsghdr are plain old data for which all-zero bytes are valid.
     #[allow(unsafe_code)]
     let (mut iovs, mut hdrs): ([libc::iovec; MAX], [libc::mmsghdr; MAX]) = unsafe { core::mem::zeroed() };
@@ -62,15 +63,16 @@ pub(in crate::socket) fn recv_batch(
         #[allow(unsafe_code)]
         let from = unsafe { names[i].assume_init() };
         let source = SocketAddrV4::new(Ipv4Addr::from(u32::from_be(from.sin_addr.s_addr)), u16::from_be(from.sin_port));
-        let (destination, interface_index) = pktinfo(&hdr.msg_hdr);
-        out.push(Received { len: (hdr.msg_len as usize).min(size), source, destination, interface_index });
+        let (destination, interface_index, ttl) = control(&hdr.msg_hdr);
+        out.push(Received { len: (hdr.msg_len as usize).min(size), source, destination, interface_index, ttl });
     }
     Ok(())
 }
 
-/// The destination and the interface index from a received message's `IP_PKTINFO`.
-pub(in crate::socket) fn pktinfo(msg: &libc::msghdr) -> (Option<Ipv4Addr>, Option<u32>) {
-    let (mut destination, mut interface_index) = (None, None);
+/// The destination and the interface index (`IP_PKTINFO`) and the TTL (`IP_TTL`) from a
+/// received message's control messages.
+pub(in crate::socket) fn control(msg: &libc::msghdr) -> (Option<Ipv4Addr>, Option<u32>, Option<u8>) {
+    let (mut destination, mut interface_index, mut ttl) = (None, None, None);
     // SAFETY: the CMSG macros walk `msg.msg_control`, which the kernel filled and whose
     // length it set in `msg_controllen`; each header returned lies inside it.
     #[allow(unsafe_code)]
@@ -81,9 +83,12 @@ pub(in crate::socket) fn pktinfo(msg: &libc::msghdr) -> (Option<Ipv4Addr>, Optio
                 let info: libc::in_pktinfo = core::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
                 destination = Some(Ipv4Addr::from(u32::from_be(info.ipi_addr.s_addr)));
                 interface_index = u32::try_from(info.ipi_ifindex).ok();
+            } else if (*cmsg).cmsg_level == libc::IPPROTO_IP && (*cmsg).cmsg_type == libc::IP_TTL {
+                let value: libc::c_int = core::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                ttl = u8::try_from(value).ok();
             }
             cmsg = libc::CMSG_NXTHDR(msg, cmsg);
         }
     }
-    (destination, interface_index)
+    (destination, interface_index, ttl)
 }
