@@ -299,6 +299,9 @@ pub fn summary_json(key: &Key, row: &Row) -> String {
         .finish()
 }
 
+/// The most rows the live table shows.
+const LIVE_ROWS: usize = 20;
+
 /// The table on a terminal, redrawn in place at most ten times a second.
 #[derive(Default)]
 struct LiveTable {
@@ -316,11 +319,16 @@ impl LiveTable {
         self.erase(&mut text);
         text.push_str(HEADING);
         text.push('\n');
-        for (key, row) in &rows {
+        for (key, row) in rows.iter().take(LIVE_ROWS) {
             text.push_str(&row_text(key, row));
             text.push('\n');
         }
-        self.lines = rows.len() + 1;
+        self.lines = rows.len().min(LIVE_ROWS) + 1;
+        if rows.len() > LIVE_ROWS {
+            // More lines than a screen holds could not be redrawn in place.
+            text.push_str(&format!("… and {} more rows, all in the summary at the end\n", rows.len() - LIVE_ROWS));
+            self.lines += 1;
+        }
         out.text(&text);
         self.drawn = Some(Instant::now());
     }
