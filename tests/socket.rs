@@ -207,6 +207,7 @@ fn the_membership_limit_gives_our_error_and_earlier_memberships_keep_working() {
             .map_or(20, |s| s.trim().parse().unwrap());
         assert_eq!(joined.len(), limit);
         assert_eq!(error.raw_os_error(), Some(105), "ENOBUFS");
+        assert!(error.to_string().ends_with("raise it with sysctl"), "the hint names the sysctl: {error}");
     }
     assert_eq!(rx.memberships().len(), joined.len(), "the failed join is not recorded");
     let tx = sender();

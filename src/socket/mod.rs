@@ -460,7 +460,14 @@ impl MulticastSocket {
         };
         result.map_err(|e| {
             let err = Error::os(context(), e);
-            if err.kind == ErrorKind::AddrInUse { Error { kind: ErrorKind::AlreadyJoined, ..err } } else { err }
+            match err.kind {
+                ErrorKind::AddrInUse => Error { kind: ErrorKind::AlreadyJoined, ..err },
+                #[cfg(target_os = "linux")]
+                ErrorKind::TooManyMemberships => err.with_hint(
+                    "Linux allows net.ipv4.igmp_max_memberships joins per socket (20 by default): raise it with sysctl",
+                ),
+                _ => err,
+            }
         })?;
         self.memberships.push(Membership { group, source, interface, count: 1 });
         Ok(true)
