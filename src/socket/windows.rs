@@ -10,6 +10,7 @@ use core::mem::size_of;
 use core::net::{Ipv4Addr, SocketAddrV4};
 use std::ffi::CString;
 use std::io;
+use std::vec::Vec;
 use std::os::windows::io::AsRawSocket;
 
 use socket2::Socket;
@@ -72,7 +73,32 @@ pub(super) fn classify(e: &io::Error) -> Option<ErrorKind> {
     }
 }
 
+/// The index of the interface with this alias (the name Windows shows, such as
+/// `Ethernet 2`) or, failing that, this NDIS name (`ethernet_32768`).
 pub(super) fn interface_index(name: &str) -> Option<u32> {
+    alias_index(name).or_else(|| ndis_name_index(name))
+}
+
+fn alias_index(alias: &str) -> Option<u32> {
+    use windows_sys::Win32::NetworkManagement::IpHelper::{ConvertInterfaceAliasToLuid, ConvertInterfaceLuidToIndex};
+    use windows_sys::Win32::NetworkManagement::Ndis::NET_LUID_LH;
+    if alias.contains('\0') {
+        return None;
+    }
+    let wide: Vec<u16> = alias.encode_utf16().chain(core::iter::once(0)).collect();
+    let mut luid = NET_LUID_LH { Value: 0 };
+    let mut index = 0u32;
+    // SAFETY: `wide` is a NUL-terminated UTF-16 string that outlives both calls, which
+    // only read it; `luid` and `index` are live locals the calls write.
+    #[allow(unsafe_code)]
+    let found = unsafe {
+        ConvertInterfaceAliasToLuid(wide.as_ptr(), &raw mut luid) == 0
+            && ConvertInterfaceLuidToIndex(&raw const luid, &raw mut index) == 0
+    };
+    (found && index != 0).then_some(index)
+}
+
+fn ndis_name_index(name: &str) -> Option<u32> {
     let name = CString::new(name).ok()?;
     // SAFETY: `name` is a NUL-terminated string that outlives the call, which only reads it.
     #[allow(unsafe_code)]
