@@ -1,0 +1,109 @@
+//! `mcast doctor -i IFACE`: listens to the IGMP of a Linux link for a while, sending
+//! nothing, reads what the host's kernel says about the interface, and reports what is
+//! wrong.
+//!
+//! [`link`] gathers what the link said ([`Heard`]: queriers, reporters, malformed
+//! frames), [`host`] reads what the host says ([`Local`]: flags, sysctls, routes,
+//! memberships), and [`report`] turns both into findings ([`diagnose`]) printed as text
+//! or as one JSON object. Only [`run`] and [`Local::read`] touch the system.
+
+mod host;
+mod link;
+mod report;
+
+#[cfg(test)]
+mod fixtures;
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use host::Local;
+use link::Heard;
+use report::{diagnose, secs};
+
+/// SIGINT and SIGTERM, blocked, so that they end the listen early rather than the
+/// program: the report is printed all the same.
+struct Stop(libc::sigset_t);
+
+impl Stop {
+    /// Blocks the two signals for the (single-threaded) process.
+    fn block() -> std::io::Result<Stop> {
+        // SAFETY: sigset_t is plain old data; sigemptyset initialises it, and sigaddset
+        // and pthread_sigmask only read or write it through the pointers given, during
+        // the calls.
+        #[allow(unsafe_code)]
+        unsafe {
+            let mut set: libc::sigset_t = core::mem::zeroed();
+            libc::sigemptyset(&raw mut set);
+            libc::sigaddset(&raw mut set, libc::SIGINT);
+            libc::sigaddset(&raw mut set, libc::SIGTERM);
+            match libc::pthread_sigmask(libc::SIG_BLOCK, &raw const set, core::ptr::null_mut()) {
+                0 => Ok(Stop(set)),
+                e => Err(std::io::Error::from_raw_os_error(e)),
+            }
+        }
+    }
+
+    /// Whether one of the signals is pending (and takes it).
+    fn requested(&self) -> bool {
+        let now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: `self.0` is an initialised signal set and `now` a live timespec, both
+        // only read; a null siginfo pointer asks for no details.
+        #[allow(unsafe_code)]
+        let signal = unsafe { libc::sigtimedwait(&raw const self.0, core::ptr::null_mut(), &raw const now) };
+        signal > 0
+    }
+}
+
+/// `mcast doctor --interface NAME`: listens for `duration` (or until SIGINT or SIGTERM),
+/// then prints the report. Exit status 5 when it found a problem.
+pub fn run(out: &mut crate::Out, interface: &str, duration: Duration, group: Ipv4Addr) -> Result<(), crate::Failure> {
+    use std::time::Instant;
+
+    use mcast::socket::ErrorKind;
+    use mcast::socket::linux::IgmpMonitor;
+
+    use crate::Failure;
+
+    let index = std::fs::read_to_string(format!("/sys/class/net/{interface}/ifindex"))
+        .ok()
+        .and_then(|i| i.trim().parse::<u32>().ok())
+        .filter(|_| !interface.is_empty() && !interface.contains('/'))
+        .ok_or_else(|| Failure::error(format!("no interface named {interface:?}")))?;
+    let monitor = IgmpMonitor::open(interface).map_err(|e| Failure::error(e.to_string()))?;
+    let stop = Stop::block().map_err(|e| Failure::error(format!("block SIGINT and SIGTERM: {e}")))?;
+    eprintln!(
+        "listening to IGMP on {interface} (index {index}) for {} s, sending nothing (Ctrl-C reports sooner)",
+        secs(duration.as_secs_f64())
+    );
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut heard = Heard::default();
+    let mut buf = vec![0u8; 65536];
+    while let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
+        if stop.requested() {
+            break;
+        }
+        // Short waits: the monitor skips frames that are not IGMP and waits afresh after
+        // each, so on a busy link one wait can outlast its timeout.
+        monitor.set_timeout(Some(left.min(Duration::from_millis(250)))).map_err(|e| Failure::error(e.to_string()))?;
+        match monitor.next_frame(&mut buf) {
+            Ok(c) => heard.frame(started.elapsed(), c.bytes),
+            Err(e) if e.kind() == ErrorKind::TimedOut => {}
+            Err(e) => return Err(Failure::error(e.to_string())),
+        }
+    }
+    let listened = started.elapsed();
+    let sources = heard.sources();
+    let local = Local::read(interface, index, group, &sources);
+    let report = diagnose(heard, local, listened);
+    if out.json {
+        out.line(&report.json());
+    } else {
+        out.text(&report.text());
+    }
+    match report.problems() {
+        0 => Ok(()),
+        n => Err(Failure::problems(format!("{n} problem(s) found on {interface}"))),
+    }
+}
