@@ -21,40 +21,6 @@ use host::Local;
 use link::Heard;
 use report::{diagnose, secs};
 
-/// SIGINT and SIGTERM, blocked, so that they end the listen early rather than the
-/// program: the report is printed all the same.
-struct Stop(libc::sigset_t);
-
-impl Stop {
-    /// Blocks the two signals for the (single-threaded) process.
-    fn block() -> std::io::Result<Stop> {
-        // SAFETY: sigset_t is plain old data; sigemptyset initialises it, and sigaddset
-        // and pthread_sigmask only read or write it through the pointers given, during
-        // the calls.
-        #[allow(unsafe_code)]
-        unsafe {
-            let mut set: libc::sigset_t = core::mem::zeroed();
-            libc::sigemptyset(&raw mut set);
-            libc::sigaddset(&raw mut set, libc::SIGINT);
-            libc::sigaddset(&raw mut set, libc::SIGTERM);
-            match libc::pthread_sigmask(libc::SIG_BLOCK, &raw const set, core::ptr::null_mut()) {
-                0 => Ok(Stop(set)),
-                e => Err(std::io::Error::from_raw_os_error(e)),
-            }
-        }
-    }
-
-    /// Whether one of the signals is pending (and takes it).
-    fn requested(&self) -> bool {
-        let now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-        // SAFETY: `self.0` is an initialised signal set and `now` a live timespec, both
-        // only read; a null siginfo pointer asks for no details.
-        #[allow(unsafe_code)]
-        let signal = unsafe { libc::sigtimedwait(&raw const self.0, core::ptr::null_mut(), &raw const now) };
-        signal > 0
-    }
-}
-
 /// `mcast doctor --interface NAME`: listens for `duration` (or until SIGINT or SIGTERM),
 /// then prints the report. Exit status 5 when it found a problem.
 pub fn run(out: &mut crate::Out, interface: &str, duration: Duration, group: Ipv4Addr) -> Result<(), crate::Failure> {
@@ -71,7 +37,7 @@ pub fn run(out: &mut crate::Out, interface: &str, duration: Duration, group: Ipv
         .filter(|_| !interface.is_empty() && !interface.contains('/'))
         .ok_or_else(|| Failure::error(format!("no interface named {interface:?}")))?;
     let monitor = IgmpMonitor::open(interface).map_err(|e| Failure::error(e.to_string()))?;
-    let stop = Stop::block().map_err(|e| Failure::error(format!("block SIGINT and SIGTERM: {e}")))?;
+    crate::interrupt::catch();
     eprintln!(
         "listening to IGMP on {interface} (index {index}) for {} s, sending nothing (Ctrl-C reports sooner)",
         secs(duration.as_secs_f64())
@@ -81,15 +47,19 @@ pub fn run(out: &mut crate::Out, interface: &str, duration: Duration, group: Ipv
     let mut heard = Heard::default();
     let mut buf = vec![0u8; 65536];
     while let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
-        if stop.requested() {
+        if crate::interrupt::requested() {
             break;
         }
-        // Short waits: the monitor skips frames that are not IGMP and waits afresh after
-        // each, so on a busy link one wait can outlast its timeout.
+        // Short waits: a signal that arrives between the check above and the wait does
+        // not interrupt the wait, and is seen when it ends; and the monitor skips frames
+        // that are not IGMP and waits afresh after each, so on a busy link one wait can
+        // outlast its timeout.
         monitor.set_timeout(Some(left.min(Duration::from_millis(250)))).map_err(|e| Failure::error(e.to_string()))?;
         match monitor.next_frame(&mut buf) {
             Ok(c) => heard.frame(started.elapsed(), c.bytes),
             Err(e) if e.kind() == ErrorKind::TimedOut => {}
+            // A signal interrupts a capture with a timeout (SA_RESTART does not restart it).
+            Err(_) if crate::interrupt::requested() => break,
             Err(e) => return Err(Failure::error(e.to_string())),
         }
     }
