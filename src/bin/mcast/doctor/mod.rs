@@ -51,9 +51,7 @@ pub fn run(out: &mut crate::Out, interface: &str, duration: Duration, group: Ipv
             break;
         }
         // Short waits: a signal that arrives between the check above and the wait does
-        // not interrupt the wait, and is seen when it ends; and the monitor skips frames
-        // that are not IGMP and waits afresh after each, so on a busy link one wait can
-        // outlast its timeout.
+        // not interrupt the wait, and is seen when it ends.
         monitor.set_timeout(Some(left.min(Duration::from_millis(250)))).map_err(|e| Failure::error(e.to_string()))?;
         match monitor.next_frame(&mut buf) {
             Ok(c) => heard.frame(started.elapsed(), c.bytes),
