@@ -305,7 +305,7 @@ impl IgmpMonitor {
         let context = || std::format!("capture on {}", self.interface);
         let fd = self.socket.as_raw_fd();
         let timeout = self.socket.read_timeout().map_err(|e| Error::os(context(), e))?;
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = deadline(timeout);
         loop {
             let (len, pkttype) = match recv_from_packet(fd, buf) {
                 Ok(r) => r,
@@ -338,6 +338,12 @@ impl IgmpMonitor {
             return Ok(Captured { bytes, direction, frame: FrameRepr::parse(bytes) });
         }
     }
+}
+
+/// When a wait of `timeout` from now ends; `None` for ever, and for a timeout beyond
+/// the clock's range rather than a panic.
+fn deadline(timeout: Option<Duration>) -> Option<Instant> {
+    timeout.and_then(|t| Instant::now().checked_add(t))
 }
 
 /// Waits until `fd` has a frame or an error to read, or `timeout` (rounded up to a
@@ -410,6 +416,13 @@ mod tests {
         assert_eq!(kind(libc::EADDRINUSE), ErrorKind::AddrInUse);
         assert_eq!(kind(libc::ENETUNREACH), ErrorKind::NetworkUnreachable);
         assert_eq!(kind(libc::EINVAL), ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn a_timeout_too_long_for_the_clock_waits_for_ever() {
+        assert_eq!(deadline(Some(Duration::MAX)), None);
+        assert_eq!(deadline(None), None);
+        assert!(deadline(Some(Duration::from_secs(1))).is_some());
     }
 
     #[test]
