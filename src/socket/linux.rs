@@ -12,6 +12,7 @@ use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::string::String;
+use std::time::Instant;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -271,7 +272,8 @@ impl IgmpMonitor {
         self.index
     }
 
-    /// How long [`next_frame`](Self::next_frame) waits; `None` waits for ever.
+    /// How long one [`next_frame`](Self::next_frame) call waits in all; `None` waits
+    /// for ever.
     pub fn set_timeout(&self, timeout: Option<Duration>) -> Result<()> {
         self.socket.set_read_timeout(timeout).map_err(|e| Error::os("set capture timeout", e))
     }
@@ -281,15 +283,40 @@ impl IgmpMonitor {
     ///
     /// The kernel takes the outer 802.1Q or 802.1ad tag off a received frame before a
     /// packet socket sees it (by the NIC's VLAN offload or in software), so a frame
-    /// shows only the tags below that one. While the interface is down it waits for it to come up. The frame is cut to `buf` (1518 octets hold any).
+    /// shows only the tags below that one. While the interface is down it waits for it
+    /// to come up. The frame is cut to `buf` (1518 octets hold any).
+    ///
+    /// One call waits no longer than the [timeout](Self::set_timeout) in all, however
+    /// many other frames it skips meanwhile, then fails with [`ErrorKind::TimedOut`]. A
+    /// signal ends a wait that has a timeout with an error (as it ends a receive with
+    /// one, `SA_RESTART` or not); a wait without one goes on.
     pub fn next_frame<'b>(&self, buf: &'b mut [u8]) -> Result<Captured<'b>> {
+        let context = || std::format!("capture on {}", self.interface);
+        let fd = self.socket.as_raw_fd();
+        let timeout = self.socket.read_timeout().map_err(|e| Error::os(context(), e))?;
+        let deadline = deadline(timeout);
         loop {
-            let (len, pkttype) = match recv_from_packet(self.socket.as_raw_fd(), buf) {
+            let (len, pkttype) = match recv_from_packet(fd, buf) {
                 Ok(r) => r,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let left = match deadline {
+                        None => None,
+                        Some(d) => match d.checked_duration_since(Instant::now()).filter(|l| !l.is_zero()) {
+                            Some(left) => Some(left),
+                            // EAGAIN: timed out, as a receive with a timeout says it.
+                            None => return Err(Error::os(context(), e)),
+                        },
+                    };
+                    match wait_readable(fd, left) {
+                        Ok(()) => continue,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted && deadline.is_none() => continue,
+                        Err(e) => return Err(Error::os(context(), e)),
+                    }
+                }
                 // The interface was down at bind or went down since: the kernel reports
                 // it once and resumes the capture when the interface comes up.
                 Err(e) if e.raw_os_error() == Some(libc::ENETDOWN) => continue,
-                Err(e) => return Err(Error::os(std::format!("capture on {}", self.interface), e)),
+                Err(e) => return Err(Error::os(context(), e)),
             };
             let bytes = &buf[..len];
             if !crate::wire::frame::is_igmp(bytes) {
@@ -302,7 +329,26 @@ impl IgmpMonitor {
     }
 }
 
-/// `recvfrom` on a packet socket: the frame's length and its packet type.
+/// When a wait of `timeout` from now ends; `None` for ever, and for a timeout beyond
+/// the clock's range rather than a panic.
+fn deadline(timeout: Option<Duration>) -> Option<Instant> {
+    timeout.and_then(|t| Instant::now().checked_add(t))
+}
+
+/// Waits until `fd` has a frame or an error to read, or `timeout` (rounded up to a
+/// millisecond) has passed; `None` waits for ever.
+fn wait_readable(fd: RawFd, timeout: Option<Duration>) -> io::Result<()> {
+    let ms =
+        timeout.map_or(-1, |t| libc::c_int::try_from(t.as_nanos().div_ceil(1_000_000)).unwrap_or(libc::c_int::MAX));
+    let mut pollfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    // SAFETY: `pollfd` is one live, writable pollfd, and the count passed is 1.
+    #[allow(unsafe_code)]
+    let rc = unsafe { libc::poll(&raw mut pollfd, 1, ms) };
+    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+}
+
+/// `recvfrom` on a packet socket, without waiting: the frame's length and its packet
+/// type.
 fn recv_from_packet(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, u8)> {
     let mut from = MaybeUninit::<libc::sockaddr_ll>::zeroed();
     let mut from_len = size_of::<libc::sockaddr_ll>() as libc::socklen_t;
@@ -310,7 +356,14 @@ fn recv_from_packet(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, u8)> {
     // them.
     #[allow(unsafe_code)]
     let n = unsafe {
-        libc::recvfrom(fd, buf.as_mut_ptr().cast(), buf.len(), 0, from.as_mut_ptr().cast(), &raw mut from_len)
+        libc::recvfrom(
+            fd,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT,
+            from.as_mut_ptr().cast(),
+            &raw mut from_len,
+        )
     };
     if n < 0 {
         return Err(io::Error::last_os_error());
@@ -352,6 +405,57 @@ mod tests {
         assert_eq!(kind(libc::EADDRINUSE), ErrorKind::AddrInUse);
         assert_eq!(kind(libc::ENETUNREACH), ErrorKind::NetworkUnreachable);
         assert_eq!(kind(libc::EINVAL), ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn a_timeout_too_long_for_the_clock_waits_for_ever() {
+        assert_eq!(deadline(Some(Duration::MAX)), None);
+        assert_eq!(deadline(None), None);
+        assert!(deadline(Some(Duration::from_secs(1))).is_some());
+    }
+
+    #[test]
+    fn frames_that_are_not_igmp_do_not_hold_next_frame_past_its_timeout() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::time::Instant;
+
+        let monitor = match IgmpMonitor::open("lo") {
+            Ok(m) => m,
+            Err(e) if e.kind() == ErrorKind::PermissionDenied && std::env::var("CI").as_deref() != Ok("true") => {
+                std::println!("skipped: {e}");
+                return;
+            }
+            Err(e) => panic!("{e}"),
+        };
+        // UDP on lo every 5 ms for 3 s: frames the monitor skips, far more often than
+        // its timeout.
+        let stop = Arc::new(AtomicBool::new(false));
+        let flood = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+                let started = Instant::now();
+                while !stop.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(3) {
+                    let _ = socket.send_to(b"not igmp", "127.0.0.1:9");
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            })
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        monitor.set_timeout(Some(Duration::from_millis(200))).unwrap();
+        let mut buf = [0u8; 1518];
+        let started = Instant::now();
+        let result = monitor.next_frame(&mut buf).map(|c| c.bytes.len());
+        let waited = started.elapsed();
+        stop.store(true, Ordering::Relaxed);
+        flood.join().unwrap();
+        // An IGMP frame on lo ends the wait sooner; nothing else does.
+        if let Err(e) = &result {
+            assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+            assert!(waited >= Duration::from_millis(200), "{waited:?}");
+        }
+        assert!(waited < Duration::from_millis(700), "{waited:?} for a timeout of 200 ms");
     }
 
     #[test]

@@ -1,236 +1,17 @@
-//! `mcast doctor -i IFACE`: listens to the IGMP of a Linux link for a while, sending
-//! nothing, reads what the host's kernel says about the interface, and reports what is
-//! wrong.
-//!
-//! [`Heard`] is what the link said (queriers, reporters, malformed frames), [`Local`]
-//! what the host says (flags, sysctls, routes, memberships); [`diagnose`] turns both
-//! into a [`Report`] of findings, printed as text or as one JSON object. Only
-//! [`run`] and [`Local::read`] touch the system.
+//! What the doctor makes of it: [`diagnose`] turns what the link said and what the host
+//! says into findings, and a [`Report`] prints them, with what was heard and read, as
+//! text or as one JSON object.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use mcast::GroupAddr;
-use mcast::wire::FrameRepr;
-use mcast::wire::igmp::{Message, RecordType, Version};
+use mcast::wire::igmp::Version;
 
+use super::host::{Local, Route};
+use super::link::{Heard, version_number};
 use crate::json::{self, Object};
-
-/// General queries whose times are kept per querier (the observed period is their
-/// median spacing).
-const MAX_QUERY_TIMES: usize = 64;
-
-/// One querier as heard.
-#[derive(Debug, Clone, Default, PartialEq)]
-struct QuerierHeard {
-    /// The version of its last query.
-    version: Option<Version>,
-    /// General queries, and when they came (the first [`MAX_QUERY_TIMES`]).
-    general: u64,
-    general_at: Vec<Duration>,
-    /// When its last general query came.
-    last_general: Option<Duration>,
-    /// Group-specific (and group-and-source-specific) queries.
-    specific: u64,
-    /// Max Resp of its last general query, in tenths of a second.
-    max_resp_tenths: Option<u16>,
-    /// IGMPv3: the Querier's Query Interval of its last query, in seconds.
-    qqi: Option<u16>,
-}
-
-impl QuerierHeard {
-    /// Its query interval in seconds and where it comes from (`qqic`, `observed`).
-    fn interval(&self) -> Option<(f64, &'static str)> {
-        // A QQIC of 0 is not the querier's interval: routers that adopt it take the
-        // default instead (RFC 3376 §4.1.7).
-        if let Some(q) = self.qqi.filter(|q| *q > 0 && self.version == Some(Version::V3)) {
-            return Some((f64::from(q), "qqic"));
-        }
-        let mut periods: Vec<Duration> = self.general_at.windows(2).map(|w| w[1].saturating_sub(w[0])).collect();
-        if periods.is_empty() {
-            return None;
-        }
-        periods.sort();
-        Some((periods[periods.len() / 2].as_secs_f64(), "observed"))
-    }
-}
-
-/// One host's reports of one group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Reporter {
-    /// The version of its last report or leave.
-    version: Version,
-    reports: u64,
-    leaves: u64,
-}
-
-/// What the link said while the doctor listened.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Heard {
-    /// IGMP frames captured, malformed ones included.
-    pub frames: u64,
-    queriers: BTreeMap<Ipv4Addr, QuerierHeard>,
-    groups: BTreeMap<GroupAddr, BTreeMap<Ipv4Addr, Reporter>>,
-    v1_hosts: BTreeSet<Ipv4Addr>,
-    /// IGMPv2 and IGMPv3 reports and leaves without Router Alert, by source.
-    no_router_alert: BTreeMap<Ipv4Addr, u64>,
-    /// Frames that did not decode, by the decoder's error.
-    malformed: BTreeMap<String, u64>,
-}
-
-fn version_number(v: Version) -> u8 {
-    match v {
-        Version::V1 => 1,
-        Version::V2 => 2,
-        Version::V3 => 3,
-    }
-}
-
-impl Heard {
-    /// Takes one captured IGMP frame, `at` after the start.
-    pub fn frame(&mut self, at: Duration, bytes: &[u8]) {
-        self.frames += 1;
-        let f = match FrameRepr::parse(bytes) {
-            Ok(f) => f,
-            Err(e) => {
-                *self.malformed.entry(e.to_string()).or_default() += 1;
-                return;
-            }
-        };
-        let src = f.ipv4.src_addr;
-        if let Some(q) = f.igmp.query() {
-            let heard = self.queriers.entry(src).or_default();
-            heard.version = Some(q.version);
-            if let Message::V3Query(v3) = f.igmp {
-                heard.qqi = Some(v3.query_interval_secs());
-            }
-            if q.group.is_none() {
-                heard.general += 1;
-                heard.max_resp_tenths = Some(q.max_resp_tenths);
-                heard.last_general = Some(at);
-                if heard.general_at.len() < MAX_QUERY_TIMES {
-                    heard.general_at.push(at);
-                }
-            } else {
-                heard.specific += 1;
-            }
-            return;
-        }
-        let mut note = |group: GroupAddr, version: Version, leave: bool| {
-            let r =
-                self.groups.entry(group).or_default().entry(src).or_insert(Reporter { version, reports: 0, leaves: 0 });
-            r.version = version;
-            if leave {
-                r.leaves += 1;
-            } else {
-                r.reports += 1;
-            }
-        };
-        match f.igmp {
-            Message::V1Report { group } => {
-                note(group, Version::V1, false);
-                self.v1_hosts.insert(src);
-            }
-            Message::V2Report { group } => note(group, Version::V2, false),
-            Message::Leave { group } => note(group, Version::V2, true),
-            Message::V3Report { records } => {
-                for r in records.iter() {
-                    // An empty INCLUDE is how an IGMPv3 host leaves (RFC 3376 §5.1).
-                    let leave = matches!(r.record_type, RecordType::ChangeToInclude | RecordType::ModeIsInclude)
-                        && r.sources.iter().next().is_none();
-                    note(r.group, Version::V3, leave);
-                }
-            }
-            _ => {}
-        }
-        // RFC 1112 predates the option: only v2 and v3 messages must carry it.
-        if !f.ipv4.router_alert && !matches!(f.igmp, Message::V1Report { .. }) {
-            *self.no_router_alert.entry(src).or_default() += 1;
-        }
-    }
-
-    /// The unicast addresses that sent IGMP, for the reverse-path check.
-    pub fn sources(&self) -> BTreeSet<Ipv4Addr> {
-        let reporters = self.groups.values().flat_map(|r| r.keys());
-        self.queriers.keys().chain(reporters).copied().filter(|a| !a.is_unspecified()).collect()
-    }
-
-    /// The elected querier: the lowest unicast address that queried, else a proxy
-    /// querier (0.0.0.0), which yields to any router that queries.
-    fn elected(&self) -> Option<Ipv4Addr> {
-        let mut addrs = self.queriers.keys();
-        addrs.clone().find(|a| !a.is_unspecified()).or_else(|| addrs.next()).copied()
-    }
-}
-
-/// Where the kernel routes a destination.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Route {
-    /// Out of this interface (index, name).
-    Via(u32, String),
-    /// No route: the kernel's error.
-    None(String),
-}
-
-impl Route {
-    fn json(&self) -> Object {
-        match self {
-            Route::Via(index, name) => Object::new().str("interface", name).num("index", index).raw("error", "null"),
-            Route::None(e) => Object::new().raw("interface", "null").raw("index", "null").str("error", e),
-        }
-    }
-}
-
-/// What the host says about the interface.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Local {
-    /// The interface's name.
-    pub name: String,
-    /// Its index.
-    pub index: u32,
-    /// `IFF_UP`.
-    pub up: bool,
-    /// `/sys/class/net/IF/operstate`.
-    pub operstate: String,
-    /// `IFF_MULTICAST`.
-    pub multicast: bool,
-    /// Its first IPv4 address and prefix.
-    pub address: Option<(Ipv4Addr, u8)>,
-    /// `net.ipv4.conf.IF.rp_filter` and `net.ipv4.conf.all.rp_filter`.
-    pub rp_filter: (u8, u8),
-    /// `net.ipv4.conf.IF.force_igmp_version` and `net.ipv4.conf.all.force_igmp_version`.
-    pub force_igmp_version: (u8, u8),
-    /// The group whose route was read, and the route.
-    pub route: (Ipv4Addr, Route),
-    /// The route back to each unicast source heard on the link but this host's own.
-    pub reverse: Vec<(Ipv4Addr, Route)>,
-    /// The host's IGMP mode on the interface (`/proc/net/igmp`: V1, V2 or V3).
-    pub igmp_mode: Option<String>,
-    /// The host's memberships on the interface and their users.
-    pub memberships: Vec<(Ipv4Addr, u32)>,
-}
-
-impl Local {
-    /// `rp_filter` as the kernel applies it: the larger of the interface's and `all`.
-    fn rp_filter(&self) -> u8 {
-        self.rp_filter.0.max(self.rp_filter.1)
-    }
-
-    /// `force_igmp_version` as the kernel applies it: 1 if either says 1, else 2 if
-    /// either says 2, else none.
-    fn force_igmp_version(&self) -> u8 {
-        let (i, a) = self.force_igmp_version;
-        if i == 1 || a == 1 {
-            1
-        } else if i == 2 || a == 2 {
-            2
-        } else {
-            0
-        }
-    }
-}
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -281,7 +62,7 @@ impl Report {
     }
 }
 
-fn secs(d: f64) -> String {
+pub(super) fn secs(d: f64) -> String {
     format!("{d:.1}")
 }
 
@@ -554,6 +335,15 @@ pub fn diagnose(heard: Heard, local: Local, listened: Duration) -> Report {
     Report { findings: f, heard, local, listened }
 }
 
+impl Route {
+    fn json(&self) -> Object {
+        match self {
+            Route::Via(index, name) => Object::new().str("interface", name).num("index", index).raw("error", "null"),
+            Route::None(e) => Object::new().raw("interface", "null").raw("index", "null").str("error", e),
+        }
+    }
+}
+
 impl Report {
     /// The report as text: a header, the findings, then what was heard and read.
     pub fn text(&self) -> String {
@@ -704,311 +494,17 @@ impl Report {
     }
 }
 
-/// Reads a small decimal file such as a sysctl; 0 when it is missing.
-fn read_number(path: &str) -> u8 {
-    std::fs::read_to_string(path).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
-}
-
-/// The name of interface `index`, from `/sys/class/net/*/ifindex`.
-fn interface_name(index: u32) -> String {
-    let found = std::fs::read_dir("/sys/class/net").ok().and_then(|dir| {
-        dir.flatten().find_map(|entry| {
-            let i = std::fs::read_to_string(entry.path().join("ifindex")).ok()?;
-            (i.trim().parse::<u32>().ok()? == index).then(|| entry.file_name().to_string_lossy().into_owned())
-        })
-    });
-    found.unwrap_or_else(|| format!("index {index}"))
-}
-
-/// Asks the kernel where it would send a packet to `dst` (an `RTM_GETROUTE` request on
-/// a netlink socket, what `ip route get` does): the outgoing interface's index and the
-/// route's type (`RTN_LOCAL` for an address of this host).
-fn route_index(dst: Ipv4Addr) -> std::io::Result<(u32, u8)> {
-    use std::io::{Error, ErrorKind, Read as _};
-
-    use socket2::{Domain, Protocol, Socket, Type};
-
-    let socket = Socket::new(Domain::from(libc::AF_NETLINK), Type::RAW, Some(Protocol::from(libc::NETLINK_ROUTE)))?;
-    socket.set_read_timeout(Some(Duration::from_secs(2)))?;
-    // nlmsghdr (16) + rtmsg (12) + one rtattr RTA_DST (8).
-    let mut request = Vec::with_capacity(36);
-    request.extend_from_slice(&36u32.to_ne_bytes());
-    request.extend_from_slice(&libc::RTM_GETROUTE.to_ne_bytes());
-    request.extend_from_slice(&(libc::NLM_F_REQUEST as u16).to_ne_bytes());
-    request.extend_from_slice(&1u32.to_ne_bytes()); // sequence
-    request.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel assigns it
-    request.extend_from_slice(&[libc::AF_INET as u8, 32, 0, 0, 0, 0, 0, 0]);
-    request.extend_from_slice(&0u32.to_ne_bytes()); // rtm_flags
-    request.extend_from_slice(&8u16.to_ne_bytes());
-    request.extend_from_slice(&libc::RTA_DST.to_ne_bytes());
-    request.extend_from_slice(&dst.octets());
-    socket.send(&request)?;
-    let mut buf = vec![0u8; 8192];
-    let n = (&socket).read(&mut buf)?;
-    let reply = &buf[..n];
-    let u16_at = |at: usize| reply.get(at..at + 2).map(|b| u16::from_ne_bytes([b[0], b[1]]));
-    let u32_at = |at: usize| reply.get(at..at + 4).map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
-    let bad = || Error::new(ErrorKind::InvalidData, "unexpected netlink reply");
-    match u16_at(4).ok_or_else(bad)? {
-        t if t == libc::NLMSG_ERROR as u16 => {
-            let code = u32_at(16).ok_or_else(bad)? as i32;
-            Err(Error::from_raw_os_error(-code))
-        }
-        t if t == libc::RTM_NEWROUTE => {
-            // rtmsg after the 16-octet header: family, dst_len, src_len, tos, table,
-            // protocol, scope, type.
-            let kind = *reply.get(16 + 7).ok_or_else(bad)?;
-            let end = (u32_at(0).ok_or_else(bad)? as usize).min(reply.len());
-            let mut at = 16 + 12;
-            while at + 4 <= end {
-                let len = usize::from(u16_at(at).ok_or_else(bad)?);
-                if len < 4 {
-                    break;
-                }
-                if u16_at(at + 2) == Some(libc::RTA_OIF) {
-                    return u32_at(at + 4).map(|index| (index, kind)).ok_or_else(bad);
-                }
-                at += (len + 3) & !3;
-            }
-            Err(Error::new(ErrorKind::NotFound, "the route names no interface"))
-        }
-        _ => Err(bad()),
-    }
-}
-
-/// The route to `dst` as a finding needs it.
-fn route(dst: Ipv4Addr) -> Route {
-    match route_index(dst) {
-        Ok((index, _)) => Route::Via(index, interface_name(index)),
-        Err(e) => Route::None(e.to_string()),
-    }
-}
-
-/// The host's IGMP mode on interface `index` and its memberships there, from the text
-/// of `/proc/net/igmp`.
-fn parse_proc_igmp(text: &str, index: u32) -> (Option<String>, Vec<(Ipv4Addr, u32)>) {
-    let mut mode = None;
-    let mut groups = Vec::new();
-    let mut inside = false;
-    for line in text.lines().skip(1) {
-        if !line.starts_with('\t') {
-            // "Idx\tDevice    : Count Querier": a new interface.
-            let mut words = line.split_whitespace();
-            inside = words.next().and_then(|i| i.parse::<u32>().ok()) == Some(index);
-            if inside {
-                mode = line.split_whitespace().last().map(str::to_owned);
-            }
-            continue;
-        }
-        if !inside {
-            continue;
-        }
-        let mut words = line.split_whitespace();
-        // The group as the kernel holds it (network order), printed as a native integer.
-        let group = words.next().and_then(|g| u32::from_str_radix(g, 16).ok()).map(|g| Ipv4Addr::from(g.to_ne_bytes()));
-        let users = words.next().and_then(|u| u.parse().ok()).unwrap_or(0);
-        if let Some(g) = group {
-            groups.push((g, users));
-        }
-    }
-    (mode, groups)
-}
-
-impl Local {
-    /// Reads the interface named `name` (index `index`); `sources` are the unicast
-    /// addresses heard on the link, whose routes back rp_filter checks.
-    pub fn read(name: &str, index: u32, group: Ipv4Addr, sources: &BTreeSet<Ipv4Addr>) -> Local {
-        let sys = |file: &str| std::fs::read_to_string(format!("/sys/class/net/{name}/{file}")).unwrap_or_default();
-        let flags = u32::from_str_radix(sys("flags").trim().trim_start_matches("0x"), 16).unwrap_or(0);
-        let state = mcast::socket::linux::LinkState::read(name).ok();
-        let address = state.and_then(|s| s.address);
-        let conf = |scope: &str, key: &str| read_number(&format!("/proc/sys/net/ipv4/conf/{scope}/{key}"));
-        let (igmp_mode, memberships) =
-            parse_proc_igmp(&std::fs::read_to_string("/proc/net/igmp").unwrap_or_default(), index);
-        Local {
-            name: name.into(),
-            index,
-            up: flags & libc::IFF_UP as u32 != 0,
-            operstate: sys("operstate").trim().to_string(),
-            multicast: flags & libc::IFF_MULTICAST as u32 != 0,
-            address,
-            rp_filter: (conf(name, "rp_filter"), conf("all", "rp_filter")),
-            force_igmp_version: (conf(name, "force_igmp_version"), conf("all", "force_igmp_version")),
-            route: (group, route(group)),
-            reverse: sources
-                .iter()
-                .filter_map(|s| match route_index(*s) {
-                    // This host's own address: its frames are not filtered on the way in.
-                    Ok((_, kind)) if kind == libc::RTN_LOCAL => None,
-                    Ok((index, _)) => Some((*s, Route::Via(index, interface_name(index)))),
-                    Err(e) => Some((*s, Route::None(e.to_string()))),
-                })
-                .collect(),
-            igmp_mode,
-            memberships,
-        }
-    }
-}
-
-/// SIGINT and SIGTERM, blocked, so that they end the listen early rather than the
-/// program: the report is printed all the same.
-struct Stop(libc::sigset_t);
-
-impl Stop {
-    /// Blocks the two signals for the (single-threaded) process.
-    fn block() -> std::io::Result<Stop> {
-        // SAFETY: sigset_t is plain old data; sigemptyset initialises it, and sigaddset
-        // and pthread_sigmask only read or write it through the pointers given, during
-        // the calls.
-        #[allow(unsafe_code)]
-        unsafe {
-            let mut set: libc::sigset_t = core::mem::zeroed();
-            libc::sigemptyset(&raw mut set);
-            libc::sigaddset(&raw mut set, libc::SIGINT);
-            libc::sigaddset(&raw mut set, libc::SIGTERM);
-            match libc::pthread_sigmask(libc::SIG_BLOCK, &raw const set, core::ptr::null_mut()) {
-                0 => Ok(Stop(set)),
-                e => Err(std::io::Error::from_raw_os_error(e)),
-            }
-        }
-    }
-
-    /// Whether one of the signals is pending (and takes it).
-    fn requested(&self) -> bool {
-        let now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-        // SAFETY: `self.0` is an initialised signal set and `now` a live timespec, both
-        // only read; a null siginfo pointer asks for no details.
-        #[allow(unsafe_code)]
-        let signal = unsafe { libc::sigtimedwait(&raw const self.0, core::ptr::null_mut(), &raw const now) };
-        signal > 0
-    }
-}
-
-/// `mcast doctor --interface NAME`: listens for `duration` (or until SIGINT or SIGTERM),
-/// then prints the report. Exit status 5 when it found a problem.
-pub fn run(out: &mut crate::Out, interface: &str, duration: Duration, group: Ipv4Addr) -> Result<(), crate::Failure> {
-    use std::time::Instant;
-
-    use mcast::socket::ErrorKind;
-    use mcast::socket::linux::IgmpMonitor;
-
-    use crate::Failure;
-
-    let index = std::fs::read_to_string(format!("/sys/class/net/{interface}/ifindex"))
-        .ok()
-        .and_then(|i| i.trim().parse::<u32>().ok())
-        .filter(|_| !interface.is_empty() && !interface.contains('/'))
-        .ok_or_else(|| Failure::error(format!("no interface named {interface:?}")))?;
-    let monitor = IgmpMonitor::open(interface).map_err(|e| Failure::error(e.to_string()))?;
-    let stop = Stop::block().map_err(|e| Failure::error(format!("block SIGINT and SIGTERM: {e}")))?;
-    eprintln!(
-        "listening to IGMP on {interface} (index {index}) for {} s, sending nothing (Ctrl-C reports sooner)",
-        secs(duration.as_secs_f64())
-    );
-    let started = Instant::now();
-    let deadline = started + duration;
-    let mut heard = Heard::default();
-    let mut buf = vec![0u8; 65536];
-    while let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
-        if stop.requested() {
-            break;
-        }
-        // Short waits: the monitor skips frames that are not IGMP and waits afresh after
-        // each, so on a busy link one wait can outlast its timeout.
-        monitor.set_timeout(Some(left.min(Duration::from_millis(250)))).map_err(|e| Failure::error(e.to_string()))?;
-        match monitor.next_frame(&mut buf) {
-            Ok(c) => heard.frame(started.elapsed(), c.bytes),
-            Err(e) if e.kind() == ErrorKind::TimedOut => {}
-            Err(e) => return Err(Failure::error(e.to_string())),
-        }
-    }
-    let listened = started.elapsed();
-    let sources = heard.sources();
-    let local = Local::read(interface, index, group, &sources);
-    let report = diagnose(heard, local, listened);
-    if out.json {
-        out.line(&report.json());
-    } else {
-        out.text(&report.text());
-    }
-    match report.problems() {
-        0 => Ok(()),
-        n => Err(Failure::problems(format!("{n} problem(s) found on {interface}"))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mcast::MacAddr;
-    use mcast::wire::igmp::{AddrList, GroupRecord, GroupRecords, V3Query};
-
-    fn ip(s: &str) -> Ipv4Addr {
-        s.parse().unwrap()
-    }
-
-    fn g(s: &str) -> GroupAddr {
-        s.parse().unwrap()
-    }
-
-    fn at(s: f64) -> Duration {
-        Duration::from_secs_f64(s)
-    }
-
-    /// `igmp` framed from `src` as the RFCs prescribe, with or without Router Alert.
-    fn frame_with(igmp: Message<'_>, src: &str, router_alert: bool) -> Vec<u8> {
-        let mut repr = FrameRepr::new(igmp, MacAddr([0x02, 0, 0, 0, 0, 0x01]), ip(src));
-        repr.ipv4.router_alert = router_alert;
-        let mut buf = vec![0u8; repr.buffer_len()];
-        let len = repr.emit(&mut buf).unwrap();
-        buf.truncate(len);
-        buf
-    }
-
-    fn frame(igmp: Message<'_>, src: &str) -> Vec<u8> {
-        frame_with(igmp, src, true)
-    }
-
-    fn v2_query(max_resp: u8) -> Message<'static> {
-        Message::V2Query { max_resp, group: None }
-    }
-
-    /// A host with nothing odd about it: eth0 (index 2) up, 10.0.0.9/24, filters off,
-    /// multicast routed out of eth0.
-    fn healthy() -> Local {
-        Local {
-            name: "eth0".into(),
-            index: 2,
-            up: true,
-            operstate: "up".into(),
-            multicast: true,
-            address: Some((ip("10.0.0.9"), 24)),
-            rp_filter: (0, 0),
-            force_igmp_version: (0, 0),
-            route: (ip("239.255.255.250"), Route::Via(2, "eth0".into())),
-            reverse: Vec::new(),
-            igmp_mode: Some("V2".into()),
-            memberships: vec![(ip("224.0.0.1"), 1), (ip("239.1.1.1"), 2)],
-        }
-    }
+    use crate::doctor::fixtures::{at, busy_link, frame, frame_with, g, healthy, ip, v2_query};
+    use mcast::wire::igmp::{AddrList, GroupRecord, GroupRecords, Message, RecordType, V3Query};
 
     fn codes(r: &Report, level: Level) -> Vec<&'static str> {
         r.findings.iter().filter(|f| f.level == level).map(|f| f.code).collect()
     }
 
     /// A v2 querier at 10.0.0.1 every 1 s, a v2 host and a v1 host in 239.1.1.1.
-    fn busy_link() -> Heard {
-        let mut h = Heard::default();
-        h.frame(at(0.0), &frame(v2_query(100), "10.0.0.1"));
-        h.frame(at(0.3), &frame(Message::V2Report { group: g("239.1.1.1") }, "10.0.0.6"));
-        h.frame(at(0.5), &frame(Message::V1Report { group: g("239.1.1.1") }, "10.0.0.5"));
-        h.frame(at(1.0), &frame(v2_query(100), "10.0.0.1"));
-        h.frame(at(1.2), &frame(Message::V2Report { group: g("239.1.1.1") }, "10.0.0.6"));
-        h.frame(at(2.0), &frame(v2_query(100), "10.0.0.1"));
-        h.frame(at(2.5), &frame(Message::Leave { group: g("239.1.1.1") }, "10.0.0.6"));
-        h.frame(at(2.6), &frame(Message::V2Query { max_resp: 10, group: Some(g("239.1.1.1")) }, "10.0.0.1"));
-        h
-    }
 
     #[test]
     fn a_silent_link_has_no_querier_and_the_report_says_what_to_run() {
@@ -1266,39 +762,5 @@ this host on eth0, IGMP mode V2
                 .text
                 .ends_with("multicast from 10.0.0.6 (no route: Network is unreachable (os error 101)) is dropped")
         );
-    }
-
-    #[test]
-    fn the_sources_checked_against_rp_filter_are_the_unicast_senders() {
-        let mut h = busy_link();
-        h.frame(at(3.0), &frame(v2_query(100), "0.0.0.0"));
-        assert_eq!(h.sources().into_iter().collect::<Vec<_>>(), [ip("10.0.0.1"), ip("10.0.0.5"), ip("10.0.0.6")]);
-    }
-
-    #[test]
-    fn the_kernel_answers_route_requests_with_the_interface_and_type() {
-        // Every Linux network namespace has lo (index 1) and 127.0.0.0/8 on it.
-        assert_eq!(route_index(ip("127.0.0.1")).unwrap(), (1, libc::RTN_LOCAL));
-        assert_eq!(route(ip("127.0.0.2")), Route::Via(1, "lo".into()));
-    }
-
-    #[test]
-    fn proc_net_igmp_gives_the_mode_and_groups_of_one_interface() {
-        let text = "Idx\tDevice    : Count Querier\tGroup    Users Timer\tReporter\n\
-                    1\tlo        :     1      V3\n\
-                    \t\t\t\t010000E0     1 0:00000000\t\t0\n\
-                    4\teth0      :     2      V2\n\
-                    \t\t\t\t030201EF     2 0:00000000\t\t1\n\
-                    \t\t\t\t010000E0     1 0:00000000\t\t0\n";
-        let (mode, groups) = parse_proc_igmp(text, 4);
-        assert_eq!(mode.as_deref(), Some("V2"));
-        // The file prints each group's network-order octets as a native integer.
-        let expected = if cfg!(target_endian = "little") {
-            vec![(ip("239.1.2.3"), 2), (ip("224.0.0.1"), 1)]
-        } else {
-            vec![(ip("3.2.1.239"), 2), (ip("1.0.0.224"), 1)]
-        };
-        assert_eq!(groups, expected);
-        assert_eq!(parse_proc_igmp(text, 9), (None, Vec::new()));
     }
 }
