@@ -7,8 +7,10 @@
 //! `recvmmsg`, up to 32 datagrams a call, with each one's destination and interface,
 //! and the software checks), then each datagram counted per group, sender and stream,
 //! with the two clock reads the tool makes per call; `mcast_recv_one_per_call` is the
-//! same with [`MulticastSocket::recv`], one datagram a call. The ratio of two times is
-//! the ratio of the datagram rates one core sustains.
+//! same with [`MulticastSocket::recv`], one datagram a call; `bare_recvmsg_pktinfo` is a
+//! bare loop that learns each datagram's destination group, as a receiver of several
+//! groups on one socket must (`recvmsg` with `IP_PKTINFO`). The ratio of two times is the
+//! ratio of the datagram rates one core sustains.
 
 use std::hint::black_box;
 use std::mem::MaybeUninit;
@@ -74,6 +76,37 @@ fn bare_receiver() -> Socket {
     s
 }
 
+/// Asks for each datagram's destination, as the socket adapter does (Linux).
+#[cfg(target_os = "linux")]
+fn set_pktinfo(socket: &Socket) {
+    use std::os::fd::AsRawFd;
+    let one: libc::c_int = 1;
+    // SAFETY: `one` is a live c_int whose size is passed beside it.
+    let rc =
+        unsafe { libc::setsockopt(socket.as_raw_fd(), libc::IPPROTO_IP, libc::IP_PKTINFO, (&raw const one).cast(), 4) };
+    assert_eq!(rc, 0);
+}
+
+/// One `recvmsg` with room for the `IP_PKTINFO` control message: the least a receiver
+/// that tells groups apart on one socket must do.
+#[cfg(target_os = "linux")]
+fn recvmsg_pktinfo(socket: &Socket, buf: &mut [u8]) -> isize {
+    use std::os::fd::AsRawFd;
+    let mut control = [0u64; 8];
+    // SAFETY: all-zero bytes are valid for these plain-data structures.
+    let (mut from, mut msg): (libc::sockaddr_in, libc::msghdr) = unsafe { core::mem::zeroed() };
+    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+    msg.msg_name = (&raw mut from).cast();
+    msg.msg_namelen = size_of::<libc::sockaddr_in>() as u32;
+    msg.msg_iov = &raw mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = size_of::<[u64; 8]>();
+    // SAFETY: every pointer in `msg` refers to a live local buffer whose length is given
+    // beside it.
+    unsafe { libc::recvmsg(socket.as_raw_fd(), &raw mut msg, 0) }
+}
+
 fn mcast_receiver() -> MulticastSocket {
     let mut s = MulticastSocket::bind(PORT).unwrap();
     for g in groups() {
@@ -97,6 +130,26 @@ fn recv(c: &mut Criterion) {
                 let start = Instant::now();
                 for _ in 0..BATCH {
                     black_box(socket.recv_from(&mut buf).unwrap());
+                }
+                total += start.elapsed();
+            }
+            total
+        });
+    });
+
+    #[cfg(target_os = "linux")]
+    group.bench_function("bare_recvmsg_pktinfo", |b| {
+        let socket = bare_receiver();
+        set_pktinfo(&socket);
+        let mut sender = Sender::new();
+        let mut buf = [0u8; 2048];
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                sender.queue(BATCH);
+                let start = Instant::now();
+                for _ in 0..BATCH {
+                    black_box(recvmsg_pktinfo(&socket, &mut buf));
                 }
                 total += start.elapsed();
             }

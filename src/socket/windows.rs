@@ -10,8 +10,8 @@ use core::mem::size_of;
 use core::net::{Ipv4Addr, SocketAddrV4};
 use std::ffi::CString;
 use std::io;
-use std::vec::Vec;
 use std::os::windows::io::AsRawSocket;
+use std::vec::Vec;
 
 use socket2::Socket;
 use windows_sys::Win32::Networking::WinSock as ws;
