@@ -10,7 +10,9 @@
 //! same with [`MulticastSocket::recv`], one datagram a call; `bare_recvmsg_pktinfo` is a
 //! bare loop that learns each datagram's destination group, as a receiver of several
 //! groups on one socket must (`recvmsg` with `IP_PKTINFO`). The ratio of two times is the
-//! ratio of the datagram rates one core sustains.
+//! ratio of the datagram rates one core sustains. `bare_socket_per_group` gets the
+//! group without a control message (a socket per group, bound to it), and
+//! `counting_only` is the counting without the receiving.
 
 use std::hint::black_box;
 use std::mem::MaybeUninit;
@@ -154,6 +156,73 @@ fn recv(c: &mut Criterion) {
                 total += start.elapsed();
             }
             total
+        });
+    });
+
+    #[cfg(target_os = "linux")]
+    group.bench_function("bare_socket_per_group", |b| {
+        use std::os::fd::AsRawFd;
+        // One socket per group bound to the group's address (Linux allows it): the
+        // kernel delivers each group to its own socket, so `recv_from` suffices.
+        let sockets: Vec<Socket> = groups()
+            .iter()
+            .map(|g| {
+                let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+                s.set_reuse_address(true).unwrap();
+                s.bind(&SockAddr::from(SocketAddrV4::new(g.to_ipv4(), PORT))).unwrap();
+                s.join_multicast_v4(&g.to_ipv4(), &Ipv4Addr::LOCALHOST).unwrap();
+                s.set_nonblocking(true).unwrap();
+                s
+            })
+            .collect();
+        let mut fds: Vec<libc::pollfd> =
+            sockets.iter().map(|s| libc::pollfd { fd: s.as_raw_fd(), events: libc::POLLIN, revents: 0 }).collect();
+        let mut sender = Sender::new();
+        let mut buf = [MaybeUninit::<u8>::uninit(); 2048];
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                sender.queue(BATCH);
+                let start = Instant::now();
+                let mut left = BATCH;
+                while left > 0 {
+                    // SAFETY: `fds` is a live array of pollfd of the length given.
+                    unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 1000) };
+                    for (f, s) in fds.iter().zip(&sockets) {
+                        if f.revents != 0 {
+                            while let Ok(r) = s.recv_from(&mut buf) {
+                                black_box(r);
+                                left -= 1;
+                            }
+                        }
+                    }
+                }
+                total += start.elapsed();
+            }
+            total
+        });
+    });
+
+    group.bench_function("counting_only", |b| {
+        // What mcast recv does per datagram after receiving it, on datagrams built in
+        // memory: the header parse, the row lookup, the sequence and delay accounting.
+        let mut tally = tally::Tally::default();
+        let groups = groups();
+        let from = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 40_000);
+        let datagrams: Vec<[u8; probe::LEN]> = (0..BATCH)
+            .map(|i| {
+                let mut buf = [0u8; probe::LEN];
+                let p =
+                    Probe { kind: Kind::Data, ttl: 1, stream: 1, seq: 1 + i / 16, sent: probe::wall_clock(), aux: 0 };
+                p.write(&mut buf);
+                buf
+            })
+            .collect();
+        b.iter(|| {
+            let (at, wall) = (Instant::now(), probe::wall_clock());
+            for (i, d) in datagrams.iter().enumerate() {
+                tally.record(groups[i % 16].to_ipv4(), from, d, at, wall);
+            }
         });
     });
 
