@@ -122,6 +122,16 @@ impl Probe {
     }
 }
 
+/// A new stream id: random (std seeds each `RandomState` from the OS's random source),
+/// mixed with the process id and the time, so that runs started together differ.
+pub fn new_stream() -> u32 {
+    use core::hash::{BuildHasher as _, Hasher as _};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(wall_clock().as_nanos());
+    h.write_u32(std::process::id());
+    h.finish() as u32
+}
+
 /// The wall clock as a probe's send time (zero if the clock is before 1970).
 pub fn wall_clock() -> Duration {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
@@ -168,6 +178,12 @@ mod tests {
         assert_eq!(Probe::parse(answer.write(&mut buf).unwrap()), Some(answer));
         assert_eq!(buf[5], 3);
         assert_eq!(buf[28..32], [0, 0, 0, 63]);
+    }
+
+    #[test]
+    fn stream_ids_differ_between_calls() {
+        let ids: std::collections::BTreeSet<u32> = (0..8).map(|_| new_stream()).collect();
+        assert_eq!(ids.len(), 8);
     }
 
     #[test]

@@ -424,13 +424,7 @@ pub fn run(out: &mut Out, o: &Options) -> Result<(), Failure> {
     socket.set_interface(o.interface).map_err(os)?;
     socket.set_ttl(o.ttl).map_err(os)?;
     socket.socket().set_ttl_v4(u32::from(o.ttl)).map_err(|e| Failure::error(format!("set unicast TTL: {e}")))?;
-    // A random stream id: std seeds each RandomState from the OS's random source.
-    let stream = {
-        use std::hash::{BuildHasher as _, Hasher as _};
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u32(std::process::id());
-        h.finish() as u32
-    };
+    let stream = probe::new_stream();
     let mut p = Pinger {
         socket,
         group,

@@ -58,15 +58,6 @@ pub struct SendArgs {
     pub output: Output,
 }
 
-/// A random stream id: a new one each run, so a receiver tells runs apart.
-fn stream_id() -> u32 {
-    use std::hash::{BuildHasher as _, Hasher as _};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(probe::wall_clock().as_nanos());
-    h.write_u32(std::process::id());
-    h.finish() as u32
-}
-
 /// `mcast send GROUP:PORT …`.
 pub fn run(out: &mut Out, a: SendArgs) -> Result<(), Failure> {
     let to = targets::parse_all(&a.to).map_err(Failure::usage)?;
@@ -94,7 +85,7 @@ pub fn run(out: &mut Out, a: SendArgs) -> Result<(), Failure> {
     socket.set_ttl(a.ttl).map_err(os)?;
     socket.set_interface(iface).map_err(os)?;
     socket.set_loopback(a.loopback == OnOff::On).map_err(os)?;
-    let stream = stream_id();
+    let stream = probe::new_stream();
     let loop_text = if a.loopback == OnOff::On { "on" } else { "off" };
     let iface_text = interface_label(&a.interface, iface);
     let groups: Vec<(GroupAddr, u16)> = to
