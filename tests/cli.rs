@@ -448,6 +448,27 @@ fn ctrl_c_stops_recv_with_its_summary() {
 }
 
 #[test]
+fn send_json_is_a_line_per_datagram_and_a_summary() {
+    let o = mcast(&["send", "239.77.1.9+2:47131", "-i", "127.0.0.1", "--ttl", "3", "--size", "40", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let stream = stream_of(&out, "\"stream\":\"");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    for (line, g) in lines.iter().zip([9, 10]) {
+        assert_eq!(
+            *line,
+            format!(
+                r#"{{"kind":"datagram","seq":1,"to":"239.77.1.{g}:47131","stream":"{stream}","len":40,"ttl":3,"interface":"127.0.0.1","loop":true}}"#
+            )
+        );
+    }
+    assert!(lines[2].starts_with(r#"{"kind":"summary","sent":2,"octets":80,"groups":2,"seconds":"#), "{}", lines[2]);
+    assert!(lines[2].ends_with(&format!(r#","stream":"{stream}"}}"#)), "{}", lines[2]);
+    assert_eq!(stderr(&o), "", "with --json the summary is the last line");
+}
+
+#[test]
 fn raw_datagrams_are_printed_as_text_and_counted_without_a_sequence() {
     let port = "47126";
     let (recv, _) = spawn_recv(&[&format!("239.77.1.4:{port}"), "-i", "127.0.0.1", "-n", "2", "--timeout", "10"]);

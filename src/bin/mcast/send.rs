@@ -182,6 +182,7 @@ fn print_sent(
     if out.json {
         out.line(
             &Object::new()
+                .str("kind", "datagram")
                 .num("seq", seq)
                 .str("to", to.to_string())
                 .opt_str("stream", (!raw).then(|| format!("{stream:08x}")))
