@@ -55,26 +55,6 @@ fn switch_up(sw: &str, address: Option<&str>) {
     ip(&["-n", sw, "link", "set", "br0", "up"]);
 }
 
-/// A namespace `name` on a port of the switch: `v{name}` with `addr`/24, its kernel
-/// forced to IGMP version `force` if given, repeating unsolicited reports after 0.5 s.
-fn attach(lab: &mut Lab, sw: &str, name: &str, addr: &str, force: Option<u8>) -> String {
-    let ns = lab.namespace(name);
-    let (port, dev) = (format!("p{name}"), format!("v{name}"));
-    ip(&["link", "add", &port, "netns", sw, "type", "veth", "peer", "name", &dev, "netns", &ns]);
-    ip(&["-n", sw, "link", "set", &port, "master", "br0"]);
-    ip(&["-n", sw, "link", "set", &port, "up"]);
-    ip(&["-n", &ns, "addr", "add", &format!("{addr}/24"), "dev", &dev]);
-    let mut sysctls = vec![format!("net.ipv4.conf.{dev}.igmpv2_unsolicited_report_interval=500")];
-    if let Some(v) = force {
-        sysctls.push(format!("net.ipv4.conf.{dev}.force_igmp_version={v}"));
-    }
-    for s in &sysctls {
-        exec(&ns, "sysctl", &["-qw", s]);
-    }
-    ip(&["-n", &ns, "link", "set", &dev, "up"]);
-    ns
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
 }
@@ -95,7 +75,7 @@ fn a_querier_on_the_bridge_is_reported_with_its_address_version_and_interval() {
     let mut lab = Lab::new("dq");
     let sw = switch(&mut lab, &bridge_querier(Some("10.130.0.1")));
     switch_up(&sw, Some("10.130.0.1"));
-    let h = attach(&mut lab, &sw, "h", "10.130.0.21", None);
+    let h = lab.attach(&sw, "h", "10.130.0.21", None);
     ip(&["-n", &h, "route", "add", "224.0.0.0/4", "dev", "vh"]);
     let o = lab.mcast(&h, &["doctor", "-i", "vh", "--duration", LISTEN, "--json"]);
     let json = text(&o.stdout);
@@ -133,8 +113,8 @@ fn without_a_querier_the_doctor_says_so_and_names_an_igmpv1_host() {
     let mut lab = Lab::new("dv1");
     let sw = switch(&mut lab, &["mcast_querier", "0"]);
     switch_up(&sw, None);
-    let h1 = attach(&mut lab, &sw, "h1", "10.131.0.21", Some(1));
-    let h2 = attach(&mut lab, &sw, "h2", "10.131.0.22", None);
+    let h1 = lab.attach(&sw, "h1", "10.131.0.21", Some(1));
+    let h2 = lab.attach(&sw, "h2", "10.131.0.22", None);
     let doctor = lab.spawn(&h2, &["doctor", "-i", "vh2", "--duration", LISTEN]);
     assert!(doctor.ready.starts_with("listening to IGMP on vh2 (index "), "{}", doctor.ready);
     // h1 joins: its kernel, forced to IGMPv1, reports in IGMPv1, and with no querier the
@@ -169,7 +149,7 @@ fn a_bridge_querier_without_an_address_is_flagged_as_a_proxy_querier() {
     let mut lab = Lab::new("dpx");
     let sw = switch(&mut lab, &bridge_querier(None));
     switch_up(&sw, None);
-    let h = attach(&mut lab, &sw, "h", "10.132.0.21", None);
+    let h = lab.attach(&sw, "h", "10.132.0.21", None);
     let o = lab.mcast(&h, &["doctor", "-i", "vh", "--duration", LISTEN]);
     let out = text(&o.stdout);
     assert_eq!(o.status.code(), Some(5), "{out}\n{}", text(&o.stderr));
@@ -191,7 +171,7 @@ fn strict_rp_filter_names_the_sources_whose_route_back_leaves_elsewhere() {
     let mut lab = Lab::new("drp");
     let sw = switch(&mut lab, &bridge_querier(Some("10.133.0.1")));
     switch_up(&sw, Some("10.133.0.1"));
-    let h = attach(&mut lab, &sw, "h", "10.133.0.21", None);
+    let h = lab.attach(&sw, "h", "10.133.0.21", None);
     // A more specific route sends replies to the querier out of another interface.
     ip(&["-n", &h, "link", "add", "side0", "type", "veth", "peer", "name", "side1"]);
     ip(&["-n", &h, "link", "set", "side0", "up"]);
@@ -219,7 +199,7 @@ fn sigint_ends_the_listen_early_and_the_report_is_printed() {
     let mut lab = Lab::new("dint");
     let sw = switch(&mut lab, &bridge_querier(Some("10.134.0.1")));
     switch_up(&sw, Some("10.134.0.1"));
-    let h = attach(&mut lab, &sw, "h", "10.134.0.21", None);
+    let h = lab.attach(&sw, "h", "10.134.0.21", None);
     let doctor = lab.spawn(&h, &["doctor", "-i", "vh", "--json"]);
     assert!(doctor.ready.ends_with(" for 130.0 s, sending nothing (Ctrl-C reports sooner)\n"), "{}", doctor.ready);
     let started = std::time::Instant::now();

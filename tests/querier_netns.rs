@@ -44,28 +44,6 @@ fn switch(lab: &mut Lab, extra: &[&str]) -> String {
     sw
 }
 
-/// A namespace `name` on a port of the switch: `v{name}` with `addr`/24 (the port is
-/// `p{name}`), its kernel at IGMPv3 (the default) or forced to IGMP version `force`,
-/// repeating unsolicited IGMPv2 reports after 0.5 s rather than 10 s.
-fn attach(lab: &mut Lab, sw: &str, name: &str, addr: &str, force: Option<u8>) -> String {
-    let ns = lab.namespace(name);
-    let (port, dev) = (format!("p{name}"), format!("v{name}"));
-    ip(&["link", "add", &port, "netns", sw, "type", "veth", "peer", "name", &dev, "netns", &ns]);
-    ip(&["-n", sw, "link", "set", &port, "master", "br0"]);
-    ip(&["-n", sw, "link", "set", &port, "up"]);
-    ip(&["-n", &ns, "addr", "add", &format!("{addr}/24"), "dev", &dev]);
-    let mut sysctls = vec![format!("net.ipv4.conf.{dev}.igmpv2_unsolicited_report_interval=500")];
-    if let Some(v) = force {
-        sysctls.push(format!("net.ipv4.conf.all.force_igmp_version={v}"));
-        sysctls.push(format!("net.ipv4.conf.{dev}.force_igmp_version={v}"));
-    }
-    for s in &sysctls {
-        exec(&ns, "sysctl", &["-qw", s]);
-    }
-    ip(&["-n", &ns, "link", "set", &dev, "up"]);
-    ns
-}
-
 /// The bridge's snooped groups: (port, group).
 fn mdb(sw: &str) -> Vec<(String, String)> {
     let out = Command::new("bridge").args(["-n", sw, "mdb", "show"]).output().expect("run bridge");
@@ -112,10 +90,10 @@ fn the_daemon_keeps_snooped_groups_alive_and_igmpv3_hosts_fall_back_to_v2() {
     }
     let mut lab = Lab::new("alive");
     let sw = switch(&mut lab, &[]);
-    let r = attach(&mut lab, &sw, "r", "10.91.0.10", Some(2));
-    let h1 = attach(&mut lab, &sw, "h1", "10.91.0.21", Some(2));
-    let h2 = attach(&mut lab, &sw, "h2", "10.91.0.22", None);
-    let h3 = attach(&mut lab, &sw, "h3", "10.91.0.23", Some(2));
+    let r = lab.attach(&sw, "r", "10.91.0.10", Some(2));
+    let h1 = lab.attach(&sw, "h1", "10.91.0.21", Some(2));
+    let h2 = lab.attach(&sw, "h2", "10.91.0.22", None);
+    let h3 = lab.attach(&sw, "h3", "10.91.0.23", Some(2));
     let mut daemon = querier(&lab, &r, "vr", &[]);
     assert!(daemon.wait_for(r#""event":"querier","address":"10.91.0.10""#, s(2.0)).is_some());
 
@@ -186,8 +164,8 @@ fn without_a_querier_the_snooped_groups_expire() {
     }
     let mut lab = Lab::new("ctrl");
     let sw = switch(&mut lab, &[]);
-    let h1 = attach(&mut lab, &sw, "h1", "10.92.0.21", Some(2));
-    let h2 = attach(&mut lab, &sw, "h2", "10.92.0.22", None);
+    let h1 = lab.attach(&sw, "h1", "10.92.0.21", Some(2));
+    let h2 = lab.attach(&sw, "h2", "10.92.0.22", None);
     let m1 = join(&lab, &h1, "10.92.0.21", "239.1.1.1", "12");
     let m2 = join(&lab, &h2, "10.92.0.22", "239.1.1.2", "12");
     let joined = Instant::now();
@@ -218,8 +196,8 @@ fn a_leave_makes_the_group_absent_within_lmqi_times_lmqc() {
     }
     let mut lab = Lab::new("leave");
     let sw = switch(&mut lab, &[]);
-    let r = attach(&mut lab, &sw, "r", "10.93.0.10", Some(2));
-    let h1 = attach(&mut lab, &sw, "h1", "10.93.0.21", Some(2));
+    let r = lab.attach(&sw, "r", "10.93.0.10", Some(2));
+    let h1 = lab.attach(&sw, "h1", "10.93.0.21", Some(2));
     let mut daemon = querier(&lab, &r, "vr", &[]);
     let member = join(&lab, &h1, "10.93.0.21", "239.2.2.2", "3");
     assert!(daemon.wait_for(r#""event":"group-present","group":"239.2.2.2""#, s(3.0)).is_some());
@@ -255,7 +233,7 @@ fn the_kernel_bridge_querier_at_a_lower_address_wins_and_ours_takes_over_when_it
     let sw = switch(&mut lab, &["mcast_querier", "1", "mcast_query_use_ifaddr", "1", "mcast_query_interval", "100",
         "mcast_query_response_interval", "50", "mcast_startup_query_interval", "25"]);
     ip(&["-n", &sw, "addr", "add", "10.95.0.1/24", "dev", "br0"]);
-    let r = attach(&mut lab, &sw, "r", "10.95.0.10", Some(2));
+    let r = lab.attach(&sw, "r", "10.95.0.10", Some(2));
     sleep(s(1.0));
     let mut daemon = querier(&lab, &r, "vr", &[]);
     assert!(daemon.wait_for(r#""event":"querier","address":"10.95.0.10""#, s(2.0)).is_some());
@@ -280,9 +258,9 @@ fn of_two_daemons_only_the_lower_address_queries() {
     }
     let mut lab = Lab::new("two");
     let sw = switch(&mut lab, &[]);
-    let r1 = attach(&mut lab, &sw, "r1", "10.96.0.10", Some(2));
-    let r2 = attach(&mut lab, &sw, "r2", "10.96.0.11", Some(2));
-    let h1 = attach(&mut lab, &sw, "h1", "10.96.0.21", Some(2));
+    let r1 = lab.attach(&sw, "r1", "10.96.0.10", Some(2));
+    let r2 = lab.attach(&sw, "r2", "10.96.0.11", Some(2));
+    let h1 = lab.attach(&sw, "h1", "10.96.0.21", Some(2));
     let mut high = querier(&lab, &r2, "vr2", &[]);
     let mut low = querier(&lab, &r1, "vr1", &[]);
     assert!(high.wait_for(r#""event":"non-querier","querier":"10.96.0.10""#, s(2.0)).is_some(), "{:?}", high.seen);
@@ -308,8 +286,8 @@ fn the_daemon_follows_address_changes_and_link_down_and_up() {
     }
     let mut lab = Lab::new("chg");
     let sw = switch(&mut lab, &[]);
-    let r = attach(&mut lab, &sw, "r", "10.94.0.10", Some(2));
-    let h1 = attach(&mut lab, &sw, "h1", "10.94.0.21", Some(2));
+    let r = lab.attach(&sw, "r", "10.94.0.10", Some(2));
+    let h1 = lab.attach(&sw, "h1", "10.94.0.21", Some(2));
     // Startup queries 0.25 s apart, then one a second.
     let mut daemon = querier(&lab, &r, "vr", &[]);
     let mut watch = lab.stream(&h1, &["watch", "-i", "vh1"]);
@@ -503,9 +481,9 @@ fn igmpv1_hosts_are_reported_and_a_proxy_querier_yields_to_a_router() {
     }
     let mut lab = Lab::new("v1px");
     let sw = switch(&mut lab, &[]);
-    let r1 = attach(&mut lab, &sw, "r1", "10.90.0.10", Some(2));
-    let r2 = attach(&mut lab, &sw, "r2", "10.90.0.11", Some(2));
-    let h1 = attach(&mut lab, &sw, "h1", "10.90.0.21", Some(1));
+    let r1 = lab.attach(&sw, "r1", "10.90.0.10", Some(2));
+    let r2 = lab.attach(&sw, "r2", "10.90.0.11", Some(2));
+    let h1 = lab.attach(&sw, "h1", "10.90.0.21", Some(1));
     // A proxy querier: its queries come from 0.0.0.0.
     let mut proxy = querier(&lab, &r1, "vr1", &["--source", "0.0.0.0"]);
     assert!(proxy.ready.contains("queries from 0.0.0.0"), "{}", proxy.ready);

@@ -50,6 +50,29 @@ impl Lab {
         full
     }
 
+    /// A namespace `name` on a port of the bridge `br0` in namespace `sw`: `v{name}`
+    /// with `addr`/24 (the port is `p{name}`), its kernel at IGMPv3 (the default) or
+    /// forced to IGMP version `force`, repeating unsolicited IGMPv2 reports after 0.5 s
+    /// rather than 10 s.
+    pub fn attach(&mut self, sw: &str, name: &str, addr: &str, force: Option<u8>) -> String {
+        let ns = self.namespace(name);
+        let (port, dev) = (format!("p{name}"), format!("v{name}"));
+        ip(&["link", "add", &port, "netns", sw, "type", "veth", "peer", "name", &dev, "netns", &ns]);
+        ip(&["-n", sw, "link", "set", &port, "master", "br0"]);
+        ip(&["-n", sw, "link", "set", &port, "up"]);
+        ip(&["-n", &ns, "addr", "add", &format!("{addr}/24"), "dev", &dev]);
+        let mut sysctls = vec![format!("net.ipv4.conf.{dev}.igmpv2_unsolicited_report_interval=500")];
+        if let Some(v) = force {
+            sysctls.push(format!("net.ipv4.conf.all.force_igmp_version={v}"));
+            sysctls.push(format!("net.ipv4.conf.{dev}.force_igmp_version={v}"));
+        }
+        for s in &sysctls {
+            exec(&ns, "sysctl", &["-qw", s]);
+        }
+        ip(&["-n", &ns, "link", "set", &dev, "up"]);
+        ns
+    }
+
     /// `mcast ARGS` inside namespace `ns`, waited for.
     pub fn mcast(&self, ns: &str, args: &[&str]) -> Output {
         Command::new("ip").args(["netns", "exec", ns, MCAST]).args(args).output().expect("run mcast")
