@@ -513,7 +513,14 @@ fn interfaces_are_taken_by_name_and_an_unknown_name_is_one_line() {
     assert!(err.starts_with("mcast: no interface is named \"no-such-if0\""), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     let o = mcast(&["recv", "239.77.1.5:47127", "-i", "no-such-if0", "--timeout", "0.1"]);
-    assert_eq!((o.status.code(), stderr(&o)), (Some(1), err));
+    assert_eq!((o.status.code(), stderr(&o)), (Some(1), err.clone()));
+    #[cfg(target_os = "linux")]
+    for args in
+        [&["watch", "-i", "no-such-if0"][..], &["querier", "-i", "no-such-if0"], &["doctor", "-i", "no-such-if0"]]
+    {
+        let o = mcast(args);
+        assert_eq!((o.status.code(), stderr(&o)), (Some(1), err.clone()), "{args:?}");
+    }
     #[cfg(target_os = "linux")]
     {
         let o = mcast(&["recv", "239.77.1.5:47127", "-i", "lo", "--timeout", "0.2"]);

@@ -350,13 +350,17 @@ fn parse_record(s: &str) -> Result<Record, String> {
 /// name is an OS error (exit 1) that lists the names there are.
 pub fn interface(s: &str) -> Result<Interface, Failure> {
     Interface::lookup(s).map_err(|e| match e.kind() {
-        mcast::socket::ErrorKind::NoSuchInterface => {
-            let names = interface_names();
-            let known = if names.is_empty() { String::new() } else { format!(" (there are: {})", names.join(", ")) };
-            Failure::error(format!("no interface is named {s:?}{known}"))
-        }
+        mcast::socket::ErrorKind::NoSuchInterface => no_such_interface(s),
         _ => os(e),
     })
+}
+
+/// The one line every subcommand gives for a name no interface has (exit 1), with the
+/// names there are where they can be listed.
+pub fn no_such_interface(name: &str) -> Failure {
+    let names = interface_names();
+    let known = if names.is_empty() { String::new() } else { format!(" (there are: {})", names.join(", ")) };
+    Failure::error(format!("no interface is named {name:?}{known}"))
 }
 
 /// How messages name an interface: as the user wrote it, with its index for a name.

@@ -54,6 +54,9 @@ pub fn watch(out: &mut Out, interface: &str, count: Option<u64>, timeout: Option
     use crate::json::Object;
     use crate::os;
 
+    if mcast::socket::interface_index(interface).is_err_and(|e| e.kind() == ErrorKind::NoSuchInterface) {
+        return Err(crate::no_such_interface(interface));
+    }
     let monitor = IgmpMonitor::open(interface).map_err(os)?;
     eprintln!("watching IGMP on {interface} (index {})", monitor.index());
     let deadline = timeout.map(|t| Instant::now() + t);

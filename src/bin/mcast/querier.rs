@@ -217,7 +217,7 @@ mod linux {
         let mut links = Vec::new();
         for name in &options.interfaces {
             let state = LinkState::read(name).map_err(|e| match e.kind() {
-                ErrorKind::NoSuchInterface => Failure::error(format!("no such interface: {name}")),
+                ErrorKind::NoSuchInterface => crate::no_such_interface(name),
                 _ => Failure::error(e.to_string()),
             })?;
             let socket = IgmpSocket::open(name).map_err(|e| Failure::error(e.to_string()))?;

@@ -35,7 +35,7 @@ pub fn run(out: &mut crate::Out, interface: &str, duration: Duration, group: Ipv
         .ok()
         .and_then(|i| i.trim().parse::<u32>().ok())
         .filter(|_| !interface.is_empty() && !interface.contains('/'))
-        .ok_or_else(|| Failure::error(format!("no interface named {interface:?}")))?;
+        .ok_or_else(|| crate::no_such_interface(interface))?;
     let monitor = IgmpMonitor::open(interface).map_err(|e| Failure::error(e.to_string()))?;
     crate::interrupt::catch();
     eprintln!(
