@@ -396,8 +396,20 @@ fn udp_checksum(src: Ipv4Addr, dst: Ipv4Addr, udp: &[u8]) -> u16 {
 /// An IPv4 packet from the test's addresses to `dst_ip` in a frame to `dst_mac`,
 /// carrying `protocol` and `payload` (whose checksum, if any, the caller filled).
 pub fn ipv4_frame(dst_mac: MacAddr, dst_ip: Ipv4Addr, protocol: u8, payload: &[u8]) -> Vec<u8> {
+    ipv4_frame_from(HOST_MAC, HOST_IP, dst_mac, dst_ip, protocol, payload)
+}
+
+/// An IPv4 packet from `src_ip` to `dst_ip` in a frame from `src_mac` to `dst_mac`.
+fn ipv4_frame_from(
+    src_mac: MacAddr,
+    src_ip: Ipv4Addr,
+    dst_mac: MacAddr,
+    dst_ip: Ipv4Addr,
+    protocol: u8,
+    payload: &[u8],
+) -> Vec<u8> {
     let ip = ipv4::Repr {
-        src_addr: HOST_IP,
+        src_addr: src_ip,
         dst_addr: dst_ip,
         protocol,
         payload_len: payload.len(),
@@ -409,7 +421,7 @@ pub fn ipv4_frame(dst_mac: MacAddr, dst_ip: Ipv4Addr, protocol: u8, payload: &[u
     };
     let mut frame = vec![0u8; 14 + ip.header_len()];
     frame[..6].copy_from_slice(&dst_mac.0);
-    frame[6..12].copy_from_slice(&HOST_MAC.0);
+    frame[6..12].copy_from_slice(&src_mac.0);
     frame[12..14].copy_from_slice(&[0x08, 0x00]);
     ip.emit(&mut frame[14..]).expect("emitting an IPv4 header");
     frame.extend_from_slice(payload);
@@ -489,24 +501,7 @@ pub fn udp_frame(
     udp.extend_from_slice(payload);
     let sum = udp_checksum(src_ip, dst_ip, &udp);
     udp[6..8].copy_from_slice(&sum.to_be_bytes());
-    let ip = ipv4::Repr {
-        src_addr: src_ip,
-        dst_addr: dst_ip,
-        protocol: 17,
-        payload_len: udp.len(),
-        ttl: 64,
-        tos: 0,
-        ident: 0,
-        dont_fragment: true,
-        router_alert: false,
-    };
-    let mut frame = vec![0u8; 14 + ip.header_len()];
-    frame[..6].copy_from_slice(&dst_mac.0);
-    frame[6..12].copy_from_slice(&src_mac.0);
-    frame[12..14].copy_from_slice(&[0x08, 0x00]);
-    ip.emit(&mut frame[14..]).expect("emitting an IPv4 header");
-    frame.extend_from_slice(&udp);
-    frame
+    ipv4_frame_from(src_mac, src_ip, dst_mac, dst_ip, 17, &udp)
 }
 
 /// Reads a UDP frame, checking the IPv4 header checksum and the UDP checksum.
